@@ -1,0 +1,32 @@
+"""minigan: generative adversarial networks from scratch.
+
+NumPy arrays, no autograd: every backward pass is written by hand and
+proven by gradient checks; the hot kernels run in NumPy (the reference),
+Numba (CPU) or CuPy (GPU) behind one API.
+
+Where things live (read them in this order):
+
+``minigan.functional``  the maths: stateless forward/backward pairs
+``minigan.layers``      parameter-holding layers built on them
+``minigan.optim``       SGD and Adam
+``minigan.init``        initializers
+``minigan.gradcheck``   numerical gradient checks
+``minigan.kernels``     the hot loops, one dispatch point for every backend
+``minigan.backend``     the numpy | numba | cupy switch
+"""
+
+from . import backend, functional, gradcheck, init, kernels, layers, optim
+from .backend import get_backend, set_backend, use_backend
+from .functional.losses import bce, bce_with_logits, mse
+from .layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, Layer,
+                     LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backend", "functional", "gradcheck", "init", "kernels", "layers", "optim",
+    "get_backend", "set_backend", "use_backend",
+    "bce", "bce_with_logits", "mse",
+    "Layer", "Dense", "Conv2D", "ConvTranspose2D", "BatchNorm", "Dropout", "ReLU", "LeakyReLU",
+    "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential",
+]

@@ -1,0 +1,57 @@
+"""Losses. Each returns ``(mean loss as a float, gradient wrt its input)``.
+
+The discriminator outputs a *logit* ``x``; :func:`bce_with_logits` folds the
+sigmoid into the loss so that nothing overflows::
+
+    loss(x, t) = -t*log(sigmoid(x)) - (1-t)*log(1 - sigmoid(x))
+               = max(x, 0) - x*t + log(1 + exp(-|x|))
+    dloss/dx   = sigmoid(x) - t
+
+:func:`bce` takes probabilities instead; it must clip them away from 0 and 1
+and loses precision (and gradient) for saturated sigmoids: it is here for
+comparison with older tutorials, not for training.
+"""
+
+from .. import backend, kernels
+
+
+def _target_like(name, x, target):
+    """``target`` broadcast to ``x``'s shape and dtype, or a clear ValueError."""
+    xp = backend.get_array_module(x)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{name}: expected a floating-point input, got dtype {x.dtype}")
+    t = xp.asarray(target, dtype=x.dtype)
+    try:
+        return xp.broadcast_to(t, x.shape)
+    except ValueError:
+        raise ValueError(f"{name}: expected target of shape {tuple(x.shape)} (or a "
+                         f"scalar), got {tuple(t.shape)}") from None
+
+
+def bce_with_logits(x, target):
+    """Mean binary cross-entropy of logits ``x`` against ``target`` in [0, 1]
+    (a scalar such as 1.0 or 0.9 for smoothed labels, or an array of x's shape).
+    Finite and exact for logits of any size."""
+    return kernels.bce_with_logits(x, _target_like("bce_with_logits", x, target))
+
+
+def bce(p, target, eps=1e-7):
+    """Mean binary cross-entropy of probabilities ``p``, clipped to
+    ``[eps, 1 - eps]``: ``-t*log(p) - (1-t)*log(1-p)``. Less stable than
+    :func:`bce_with_logits`; where the clip is active the gradient is 0."""
+    xp = backend.get_array_module(p)
+    t = _target_like("bce", p, target)
+    pc = xp.clip(p, eps, 1 - eps)
+    n = p.size
+    loss = -(t * xp.log(pc) + (1 - t) * xp.log(1 - pc)).sum(dtype="float64") / n
+    inside = (p > eps) & (p < 1 - eps)
+    dp = xp.where(inside, (pc - t) / (pc * (1 - pc)), 0).astype(p.dtype) / n
+    return float(loss), dp
+
+
+def mse(x, target):
+    """Mean squared error ``mean((x - t)**2)`` (least-squares GANs). Gradient
+    ``2 (x - t) / n``."""
+    t = _target_like("mse", x, target)
+    d = x - t
+    return float((d * d).sum(dtype="float64") / x.size), (2 / x.size) * d

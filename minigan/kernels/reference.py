@@ -1,0 +1,189 @@
+"""The reference kernels: the hot loops of minigan in plain NumPy.
+
+This file is the *spec*. ``numba_cpu.py`` and ``cupy_gpu.py`` implement the
+same functions with the same names and signatures, and the tests assert
+that they agree with these. Everything here is written for clarity first.
+
+Layouts shared by every implementation
+--------------------------------------
+images      ``(N, C, H, W)``, C-contiguous.
+columns     ``cols`` of shape ``(C*KH*KW, N*OH*OW)``: row ``(c, i, j)`` holds
+            pixel ``x[n, c, oh*s + i - p, ow*s + j - p]`` in column
+            ``(n, oh, ow)`` (zero where that falls in the padding). A
+            convolution is then one matrix product ``W.reshape(OC, -1) @ cols``.
+channels    BatchNorm sees its input as ``(N, C, L)`` (``L = H*W``, or 1 for
+            ``(N, C)`` inputs) and normalizes over axes 0 and 2.
+
+Output size of a convolution (integer division, never float)::
+
+    OH = (H + 2*p - KH) // s + 1
+"""
+
+import numpy as np
+
+
+def conv_output_size(H, K, stride, padding):
+    """``(H + 2p - K) // s + 1``: output length of a convolution along one axis."""
+    return (H + 2 * padding - K) // stride + 1
+
+
+# ---------------------------------------------------------------- im2col
+
+def im2col(x, KH, KW, stride, padding):
+    """Unfold the patches of ``x`` into the columns of a matrix.
+
+    Parameters
+    ----------
+    x : (N, C, H, W) array
+    KH, KW, stride, padding : int
+
+    Returns
+    -------
+    cols : (C*KH*KW, N*OH*OW) array, same dtype as ``x``.
+
+    The loop runs over the ``KH*KW`` kernel offsets only; each offset copies
+    one strided slice of the padded image (the idea of Chainer's im2col).
+    """
+    N, C, H, W = x.shape
+    OH = conv_output_size(H, KH, stride, padding)
+    OW = conv_output_size(W, KW, stride, padding)
+    p, s = padding, stride
+    xpad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    cols = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
+    for i in range(KH):
+        for j in range(KW):
+            patch = xpad[:, :, i:i + s * OH:s, j:j + s * OW:s]   # (N, C, OH, OW)
+            cols[:, i, j] = patch.transpose(1, 0, 2, 3)
+    return cols.reshape(C * KH * KW, N * OH * OW)
+
+
+def col2im(cols, x_shape, KH, KW, stride, padding):
+    """The adjoint of :func:`im2col`: fold columns back, summing overlaps.
+
+    Parameters
+    ----------
+    cols : (C*KH*KW, N*OH*OW) array
+    x_shape : (N, C, H, W), the shape of the image the columns came from.
+
+    Returns
+    -------
+    x : (N, C, H, W) array with ``x[n, c, h, w]`` = the sum of every column
+    entry that :func:`im2col` would have read from that pixel.
+    """
+    N, C, H, W = x_shape
+    OH = conv_output_size(H, KH, stride, padding)
+    OW = conv_output_size(W, KW, stride, padding)
+    p, s = padding, stride
+    cols = cols.reshape(C, KH, KW, N, OH, OW)
+    xpad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=cols.dtype)
+    for i in range(KH):
+        for j in range(KW):
+            xpad[:, :, i:i + s * OH:s, j:j + s * OW:s] += cols[:, i, j].transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(xpad[:, :, p:p + H, p:p + W])
+
+
+# ---------------------------------------------------------- bias + activation
+
+def bias_act_forward(y, b, slope):
+    """``act(y + b)`` with ``b`` per channel, in place on ``y``; returns ``y``.
+
+    ``y`` is ``(N, C, L)``; ``b`` is ``(C,)`` or ``None``. ``act`` is the leaky
+    ReLU ``max(u, slope*u)`` when ``slope`` is a number (0 gives ReLU) and the
+    identity when ``slope`` is ``None``.
+    """
+    if b is not None:
+        y += b[None, :, None]
+    if slope is not None:
+        np.copyto(y, np.where(y > 0, y, y * y.dtype.type(slope)))
+    return y
+
+
+def leaky_relu_backward(dy, y, slope):
+    """``dx = dy * (1 if y > 0 else slope)``. Uses the *output* ``y``: for
+    ``slope >= 0`` its sign is the sign of the input."""
+    return np.where(y > 0, dy, dy * dy.dtype.type(slope))
+
+
+def channel_sum(dy):
+    """``dy.sum(axis=(0, 2))`` for ``dy`` of shape ``(N, C, L)``: a bias gradient."""
+    return dy.sum(axis=(0, 2))
+
+
+# ----------------------------------------------------------------- BatchNorm
+
+def batchnorm_forward(x, gamma, beta, eps):
+    """Training-mode BatchNorm over axes 0 and 2 of ``x`` (N, C, L).
+
+    ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with the batch mean
+    and the biased batch variance. Returns ``(y, mean, var)``.
+    """
+    mean = x.mean(axis=(0, 2))
+    var = x.var(axis=(0, 2))
+    invstd = 1.0 / np.sqrt(var + eps)
+    y = (x - mean[None, :, None]) * (gamma * invstd)[None, :, None] + beta[None, :, None]
+    return y.astype(x.dtype, copy=False), mean, var
+
+
+def batchnorm_backward(dy, x, mean, var, gamma, eps):
+    """Gradients of :func:`batchnorm_forward`.
+
+    With ``xhat = (x - mean) * invstd`` and ``M = N*L`` values per channel::
+
+        dbeta  = sum(dy)
+        dgamma = sum(dy * xhat)
+        dx     = gamma * invstd / M * (M*dy - dbeta - xhat*dgamma)
+
+    Returns ``(dx, dgamma, dbeta)``.
+    """
+    M = x.shape[0] * x.shape[2]
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
+    dbeta = dy.sum(axis=(0, 2))
+    dgamma = (dy * xhat).sum(axis=(0, 2))
+    dx = (gamma * invstd / M)[None, :, None] * (
+        M * dy - dbeta[None, :, None] - xhat * dgamma[None, :, None])
+    return dx.astype(x.dtype, copy=False), dgamma, dbeta
+
+
+# ------------------------------------------------------------------- losses
+
+def bce_with_logits(x, t):
+    """Mean binary cross-entropy of logits ``x`` against targets ``t``.
+
+    Per element, in the form that never overflows::
+
+        loss = max(x, 0) - x*t + log1p(exp(-|x|))
+        dloss/dx = sigmoid(x) - t
+
+    ``t`` has the shape of ``x``. Returns ``(mean loss as a Python float,
+    gradient of the mean with respect to x)``.
+    """
+    n = x.size
+    loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    e = np.exp(-np.abs(x))                      # in (0, 1]: never overflows
+    sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return float(loss.sum(dtype=np.float64) / n), ((sig - t) / n).astype(x.dtype)
+
+
+# --------------------------------------------------------------- optimizers
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay, grad_scale):
+    """One Adam step on ``p`` in place (Kingma & Ba 2015, Algorithm 1).
+
+    ``g`` is multiplied by ``grad_scale`` (norm clipping) and gets
+    ``weight_decay * p`` added (L2 penalty, as in PyTorch's Adam) first::
+
+        m = beta1*m + (1-beta1)*g
+        v = beta2*v + (1-beta2)*g**2
+        p -= lr * (m / (1-beta1**step)) / (sqrt(v / (1-beta2**step)) + eps)
+    """
+    g = g * grad_scale
+    if weight_decay:
+        g = g + weight_decay * p
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    mhat = m / (1 - beta1 ** step)
+    vhat = v / (1 - beta2 ** step)
+    p -= (lr * mhat / (np.sqrt(vhat) + eps)).astype(p.dtype)

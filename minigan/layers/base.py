@@ -1,0 +1,191 @@
+"""The Layer base class: parameters, gradients, buffers, train/eval, state.
+
+A layer keeps three dicts of arrays:
+
+``params``   learnable arrays, e.g. ``{"W": ..., "b": ...}``
+``grads``    one gradient per parameter, *same keys*, accumulated by backward
+``buffers``  state that is not learned (BatchNorm's running statistics)
+
+and implements two methods:
+
+``forward(x) -> y``
+    computes the output and keeps what backward needs (the cache of the
+    *latest* forward; pair every forward with its backward, in order).
+``backward(dy, param_grads=True, input_grad=True) -> dx``
+    **adds** the parameter gradients into ``grads`` (``+=``: they accumulate
+    until :meth:`zero_grad`) and returns ``dx``. It never changes a
+    parameter; optimizers do that.
+
+Freezing a network for one pass (the GAN generator step)
+--------------------------------------------------------
+The generator's loss is computed through the discriminator, which must not
+learn from it. Backpropagate through D with ``param_grads=False``::
+
+    logits = D.forward(G.forward(z))
+    loss, dlogits = bce_with_logits(logits, 1.0)
+    dfake = D.backward(dlogits, param_grads=False)   # D.grads untouched, cheaper
+    G.backward(dfake, input_grad=False)              # z needs no gradient
+
+``input_grad=False`` skips the gradient with respect to the input where
+nobody needs it (the first layer of a network fed with data).
+"""
+
+import math
+
+import numpy as np
+
+from .. import backend
+from .. import init as initializers
+
+
+def as_rng(rng):
+    """A ``numpy.random.Generator`` from a Generator, an int seed or None."""
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def add_weight_and_bias(layer, w_shape, n_bias, bias, rng, init, dtype):
+    """Register ``W`` of ``w_shape`` and, if ``bias``, ``b`` of length ``n_bias``.
+
+    ``init=None`` gives PyTorch's defaults, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    for both; an explicit ``init(shape, rng, dtype)`` sets W and a zero bias.
+    """
+    rng = as_rng(rng)
+    if init is None:
+        layer.add_param("W", initializers.torch_default(w_shape, rng, dtype=dtype))
+        if bias:
+            bound = 1.0 / math.sqrt(initializers.fans(w_shape)[0])
+            layer.add_param("b", initializers.uniform((n_bias,), rng, -bound, bound, dtype))
+    else:
+        layer.add_param("W", init(w_shape, rng, dtype=dtype))
+        if bias:
+            layer.add_param("b", initializers.zeros((n_bias,), dtype=dtype))
+
+
+class Layer:
+    """Base class of every layer; see the module docstring for the contract."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}
+        self.training = True
+
+    # -- subclass API ------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dy, param_grads=True, input_grad=True):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def children(self):
+        """Sub-layers, in order (``Sequential`` has some)."""
+        return []
+
+    # -- parameters ----------------------------------------------------------
+    def add_param(self, name, value):
+        """Register a parameter and a zero gradient of the same shape."""
+        self.params[name] = value
+        self.grads[name] = backend.get_array_module(value).zeros_like(value)
+
+    def accumulate(self, name, grad):
+        """``grads[name] += grad`` (the only way backward touches gradients)."""
+        if grad is not None:
+            self.grads[name] += grad
+
+    def parameters(self, prefix=""):
+        """``[(qualified_name, value, grad), ...]`` for this layer and its
+        children; the arrays are the layer's own, so optimizers update them in
+        place."""
+        out = [(prefix + k, v, self.grads[k]) for k, v in self.params.items()]
+        for i, child in enumerate(self.children()):
+            out += child.parameters(f"{prefix}{i}.")
+        return out
+
+    def zero_grad(self):
+        for g in self.grads.values():
+            g[...] = 0
+        for child in self.children():
+            child.zero_grad()
+
+    # -- modes -------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (batch statistics, dropout on). Returns self."""
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode (running statistics, dropout off). Returns self."""
+        return self.train(False)
+
+    # -- state ---------------------------------------------------------------
+    def state_dict(self, prefix=""):
+        """Parameters and buffers as ``{qualified_name: array}`` (the layer's
+        own arrays, not copies)."""
+        out = {prefix + k: v for k, v in self.params.items()}
+        out.update({prefix + k: v for k, v in self.buffers.items()})
+        for i, child in enumerate(self.children()):
+            out.update(child.state_dict(f"{prefix}{i}."))
+        return out
+
+    def load_state_dict(self, state):
+        """Copy ``state`` into this layer's arrays in place (so optimizers
+        holding them stay valid). Keys, shapes and dtypes must all match."""
+        own = set(self.state_dict())
+        missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
+        if missing or unexpected:
+            raise ValueError(f"{self!r}: state does not match; missing {missing}, "
+                             f"unexpected {unexpected}")
+        for k, dst in {**self.params, **self.buffers}.items():
+            src = state[k]
+            if tuple(src.shape) != tuple(dst.shape) or src.dtype != dst.dtype:
+                raise ValueError(f"{self!r}: state[{k!r}] is {src.dtype} {tuple(src.shape)}, "
+                                 f"expected {dst.dtype} {tuple(dst.shape)}")
+            dst[...] = backend.get_array_module(dst).asarray(src)
+        for i, child in enumerate(self.children()):
+            p = f"{i}."
+            child.load_state_dict({k[len(p):]: v for k, v in state.items() if k.startswith(p)})
+
+    def astype(self, dtype):
+        """Convert parameters, gradients and buffers to ``dtype`` (e.g. float64
+        for gradient checks). Create optimizers after this. Returns self."""
+        for d in (self.params, self.grads, self.buffers):
+            for k in d:
+                d[k] = d[k].astype(dtype)
+        for child in self.children():
+            child.astype(dtype)
+        return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    # -- input checks shared by the layers ----------------------------------
+    def check_input(self, x, expected):
+        """Raise ``ValueError`` naming this layer unless ``x`` is a floating
+        array matching ``expected`` (a tuple of ints, or None for any size;
+        its length is the rank), in the dtype of the layer's parameters."""
+        shape = tuple(getattr(x, "shape", ()))
+        want = "(" + ", ".join("N" if i == 0 else ("?" if e is None else str(e))
+                               for i, e in enumerate(expected)) + ")"
+        if not hasattr(x, "dtype") or x.dtype.kind != "f":
+            raise ValueError(f"{self!r}: expected a floating-point array of shape {want}, "
+                             f"got dtype {getattr(x, 'dtype', type(x).__name__)} "
+                             f"with shape {shape}")
+        if len(shape) != len(expected) or any(
+                e is not None and s != e for s, e in zip(shape[1:], expected[1:])):
+            raise ValueError(f"{self!r}: expected input of shape {want}, got {shape}")
+        if self.params:
+            dtype = next(iter(self.params.values())).dtype
+            if x.dtype != dtype:
+                raise ValueError(f"{self!r}: expected input dtype {dtype} (the dtype of "
+                                 f"its parameters), got {x.dtype}; convert the input or "
+                                 f"call .astype({np.dtype(x.dtype).name!r}) on the layer")
+        return shape
+
+    def check_backward(self, dy, cache_name="cache"):
+        if getattr(self, cache_name, None) is None:
+            raise RuntimeError(f"{self!r}: backward called before forward")

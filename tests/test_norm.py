@@ -1,0 +1,76 @@
+"""BatchNorm statistics and modes; Dropout scaling, seeding and eval mode."""
+
+import numpy as np
+import pytest
+
+import minigan as mg
+
+from .conftest import arr, host
+
+pytestmark = pytest.mark.usefixtures("backend_name")
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (6, 3, 4, 5)])
+def test_batchnorm_running_statistics_follow_pytorch_momentum(rng, shape):
+    x = rng.normal(2.0, 3.0, size=shape)
+    bn = mg.BatchNorm(3, momentum=0.25, dtype=np.float64)
+    bn.forward(arr(x))
+    axes = (0,) if len(shape) == 2 else (0, 2, 3)
+    mean, var_unbiased = x.mean(axis=axes), x.var(axis=axes, ddof=1)
+    np.testing.assert_allclose(host(bn.buffers["running_mean"]), 0.75 * 0 + 0.25 * mean,
+                               rtol=1e-12)
+    np.testing.assert_allclose(host(bn.buffers["running_var"]), 0.75 * 1 + 0.25 * var_unbiased,
+                               rtol=1e-12)
+
+
+def test_batchnorm_train_output_is_normalized_and_eval_uses_running_stats(rng):
+    x = rng.normal(-1.0, 4.0, size=(16, 2, 3, 3))
+    bn = mg.BatchNorm(2, eps=1e-5, dtype=np.float64)
+    bn.params["gamma"][...] = arr([2.0, 0.5])
+    bn.params["beta"][...] = arr([1.0, -1.0])
+    y = host(bn.forward(arr(x)))
+    np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), [1.0, -1.0], atol=1e-12)
+    np.testing.assert_allclose(y.std(axis=(0, 2, 3)), [2.0, 0.5], rtol=1e-6)
+
+    bn.eval()
+    rm, rv = host(bn.buffers["running_mean"]).copy(), host(bn.buffers["running_var"]).copy()
+    x2 = rng.normal(size=(4, 2, 3, 3))
+    y2 = host(bn.forward(arr(x2)))
+    expected = ((x2 - rm[None, :, None, None]) / np.sqrt(rv[None, :, None, None] + 1e-5)
+                * np.array([2.0, 0.5])[None, :, None, None]
+                + np.array([1.0, -1.0])[None, :, None, None])
+    np.testing.assert_allclose(y2, expected, rtol=1e-12)
+    np.testing.assert_array_equal(host(bn.buffers["running_mean"]), rm)   # not updated in eval
+
+
+def test_dropout_scales_survivors_and_drops_about_p(rng):
+    x = rng.uniform(1, 2, size=(200, 500))
+    d = mg.Dropout(0.3, rng=5)
+    y = host(d.forward(arr(x)))
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x[kept] / 0.7, rtol=1e-12)
+    # 100,000 Bernoulli(0.3) draws: std of the share is 0.0014; 0.01 is 7 sigma.
+    assert abs((~kept).mean() - 0.3) < 0.01
+
+
+def test_dropout_is_seeded_and_identity_in_eval(rng):
+    x = arr(rng.standard_normal((10, 20)))
+    a = host(mg.Dropout(0.5, rng=3).forward(x))
+    b = host(mg.Dropout(0.5, rng=3).forward(x))
+    c = host(mg.Dropout(0.5, rng=4).forward(x))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    d = mg.Dropout(0.5, rng=3).eval()
+    np.testing.assert_array_equal(host(d.forward(x)), host(x))
+    np.testing.assert_array_equal(host(d.backward(x)), host(x))
+
+
+def test_dropout_state_round_trip_replays_masks(rng):
+    x = arr(rng.standard_normal((4, 8)))
+    d = mg.Dropout(0.5, rng=11)
+    d.forward(x)
+    state = {k: v.copy() for k, v in d.state_dict().items()}
+    expected = host(d.forward(x))
+    other = mg.Dropout(0.5, rng=99)
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(host(other.forward(x)), expected)

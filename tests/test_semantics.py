@@ -1,0 +1,93 @@
+"""The contract GAN training stands on: backward accumulates and never
+changes a weight; param_grads=False leaves gradients untouched."""
+
+import numpy as np
+import pytest
+
+import minigan as mg
+
+from .conftest import arr, host
+
+pytestmark = pytest.mark.usefixtures("backend_name")
+
+
+def small_discriminator(seed=0, dtype=np.float64):
+    return mg.Sequential(
+        mg.Conv2D(1, 4, 3, stride=2, padding=1, rng=seed, dtype=dtype), mg.LeakyReLU(0.2),
+        mg.Dropout(0.3, rng=seed), mg.Flatten(), mg.Dense(4 * 4 * 4, 8, rng=seed + 1,
+                                                          dtype=dtype),
+        mg.BatchNorm(8, dtype=dtype), mg.LeakyReLU(0.2), mg.Dense(8, 1, rng=seed + 2,
+                                                                  dtype=dtype))
+
+
+def snapshot(net):
+    return {k: host(v).copy() for k, v in net.state_dict().items()}
+
+
+def grads_of(net):
+    return {n: host(g).copy() for n, _, g in net.parameters()}
+
+
+def test_backward_never_changes_a_weight_and_accumulates(rng):
+    D = small_discriminator()
+    x = arr(rng.standard_normal((5, 1, 8, 8)))
+    dy = arr(rng.standard_normal((5, 1)))
+    state = snapshot(D)
+    before = {k: v for k, v in state.items() if "rng_state" not in k}
+    D.forward(x)
+    D.backward(dy)
+    once = grads_of(D)
+    after = {k: v for k, v in snapshot(D).items() if "rng_state" not in k}
+    for k in before:
+        if "running" not in k:            # BatchNorm buffers do move in forward
+            np.testing.assert_array_equal(before[k], after[k])
+    assert any(np.abs(g).sum() > 0 for g in once.values())
+
+    D.load_state_dict(state)              # replay the same forward (same mask)
+    D.forward(x)
+    D.backward(dy)
+    for n, g in grads_of(D).items():
+        np.testing.assert_allclose(g, 2 * once[n], rtol=1e-12, atol=1e-15)
+    D.zero_grad()
+    assert all(not g.any() for g in grads_of(D).values())
+
+
+def test_frozen_backward_gives_the_same_input_gradient_and_touches_nothing(rng):
+    D = small_discriminator()
+    x = arr(rng.standard_normal((5, 1, 8, 8)))
+    dy = arr(rng.standard_normal((5, 1)))
+    state = snapshot(D)
+    D.forward(x)
+    dx_full = host(D.backward(dy))
+    D.zero_grad()
+    D.load_state_dict(state)
+    D.forward(x)
+    dx_frozen = host(D.backward(dy, param_grads=False))
+    np.testing.assert_allclose(dx_frozen, dx_full, rtol=1e-12)
+    assert all(not g.any() for g in grads_of(D).values())
+
+
+def test_input_grad_false_returns_none_and_still_fills_grads(rng):
+    D = small_discriminator()
+    D.forward(arr(rng.standard_normal((5, 1, 8, 8))))
+    assert D.backward(arr(rng.standard_normal((5, 1))), input_grad=False) is None
+    assert any(g.any() for g in grads_of(D).values())
+
+
+def test_state_dict_round_trip_between_networks(rng):
+    a, b = small_discriminator(0), small_discriminator(10)
+    a.eval(), b.eval()
+    x = arr(rng.standard_normal((3, 1, 8, 8)))
+    assert not np.allclose(host(a.forward(x)), host(b.forward(x)))
+    b.load_state_dict(snapshot(a))
+    np.testing.assert_array_equal(host(a.forward(x)), host(b.forward(x)))
+    assert sorted(a.state_dict())[:3] == ["0.W", "0.b", "2.rng_state"]
+
+
+def test_float32_end_to_end(rng):
+    D = small_discriminator(dtype=np.float32)
+    y = D.forward(arr(rng.standard_normal((5, 1, 8, 8)), dtype=np.float32))
+    loss, dy = mg.bce_with_logits(y, 1.0)
+    dx = D.backward(dy)
+    assert y.dtype == dx.dtype == np.float32
+    assert all(g.dtype == np.float32 for _, _, g in D.parameters())
