@@ -1,3 +1,259 @@
-"""Numba twins of the reference kernels (being written)."""
-from .reference import *  # noqa: F401,F403
-from .reference import conv_output_size  # noqa: F401
+"""Numba twins of the reference kernels (``reference.py`` is the spec).
+
+Same names, same signatures, same results (to rounding). Each public
+function is a thin Python wrapper that turns optional arguments into flags
+and calls a compiled ``_kernel``. Rules kept throughout:
+
+* ``@njit(cache=True)``: compiled once per machine, then loaded from the
+  on-disk cache (``__pycache__``) by every later process;
+* ``prange`` only over independent outputs: every parallel iteration owns
+  the slice it writes (a row of ``cols``, a channel, a pixel), so there is
+  never a racing ``+=``; col2im is written as a *gather* (each output pixel
+  sums its own contributions) rather than a scatter;
+* no ``fastmath``: results must agree with the reference to rounding;
+* reductions (BatchNorm statistics, BCE) accumulate in float64.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .reference import conv_output_size
+
+# ---------------------------------------------------------------- im2col
+
+
+@njit(cache=True, parallel=True)
+def _im2col(x, KH, KW, s, p, OH, OW, cols):
+    N, C, H, W = x.shape
+    P = OH * OW
+    for r in prange(C * KH * KW):            # one row of cols per iteration
+        c = r // (KH * KW)
+        i = (r // KW) % KH
+        j = r % KW
+        for n in range(N):
+            base = n * P
+            for oh in range(OH):
+                h = oh * s + i - p
+                row_ok = 0 <= h < H
+                for ow in range(OW):
+                    w = ow * s + j - p
+                    if row_ok and 0 <= w < W:
+                        cols[r, base + oh * OW + ow] = x[n, c, h, w]
+                    else:
+                        cols[r, base + oh * OW + ow] = 0
+
+
+def im2col(x, KH, KW, stride, padding):
+    N, C, H, W = x.shape
+    OH = conv_output_size(H, KH, stride, padding)
+    OW = conv_output_size(W, KW, stride, padding)
+    cols = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
+    _im2col(np.ascontiguousarray(x), KH, KW, stride, padding, OH, OW, cols)
+    return cols
+
+
+@njit(cache=True, parallel=True)
+def _col2im(cols, N, C, H, W, KH, KW, s, p, OH, OW, x):
+    P = OH * OW
+    for plane in prange(N * C):              # one (n, c) image plane per iteration
+        n = plane // C
+        c = plane % C
+        for h in range(H):
+            for w in range(W):
+                acc = 0.0
+                # the kernel rows i with (h + p - i) = oh*s for a valid oh
+                for i in range(KH):
+                    t = h + p - i
+                    if t < 0 or t % s != 0:
+                        continue
+                    oh = t // s
+                    if oh >= OH:
+                        continue
+                    for j in range(KW):
+                        u = w + p - j
+                        if u < 0 or u % s != 0:
+                            continue
+                        ow = u // s
+                        if ow >= OW:
+                            continue
+                        acc += cols[(c * KH + i) * KW + j, n * P + oh * OW + ow]
+                x[n, c, h, w] = acc
+
+
+def col2im(cols, x_shape, KH, KW, stride, padding):
+    N, C, H, W = x_shape
+    OH = conv_output_size(H, KH, stride, padding)
+    OW = conv_output_size(W, KW, stride, padding)
+    x = np.empty((N, C, H, W), dtype=cols.dtype)
+    _col2im(np.ascontiguousarray(cols), N, C, H, W, KH, KW, stride, padding, OH, OW, x)
+    return x
+
+
+# ---------------------------------------------------------- bias + activation
+
+
+@njit(cache=True, parallel=True)
+def _bias_act(y, b, has_bias, has_act, slope):
+    N, C, L = y.shape
+    for n in prange(N):
+        for c in range(C):
+            bc = b[c] if has_bias else 0.0
+            for l in range(L):
+                u = y[n, c, l] + bc
+                if has_act and u <= 0:
+                    u = u * slope
+                y[n, c, l] = u
+
+
+def bias_act_forward(y, b, slope):
+    if b is None and slope is None:
+        return y
+    bias = b if b is not None else np.zeros(1, dtype=y.dtype)
+    _bias_act(y, bias, b is not None, slope is not None, 0.0 if slope is None else slope)
+    return y
+
+
+@njit(cache=True, parallel=True)
+def _leaky_backward(dy, y, slope, dx):
+    for k in prange(dy.size):
+        dx[k] = dy[k] if y[k] > 0 else dy[k] * slope
+
+
+def leaky_relu_backward(dy, y, slope):
+    dx = np.empty_like(dy)
+    _leaky_backward(np.ascontiguousarray(dy).reshape(-1), np.ascontiguousarray(y).reshape(-1),
+                    slope, dx.reshape(-1))
+    return dx
+
+
+@njit(cache=True, parallel=True)
+def _channel_sum(dy, out):
+    N, C, L = dy.shape
+    for c in prange(C):
+        acc = 0.0
+        for n in range(N):
+            for l in range(L):
+                acc += dy[n, c, l]
+        out[c] = acc
+
+
+def channel_sum(dy):
+    out = np.empty(dy.shape[1], dtype=dy.dtype)
+    _channel_sum(dy, out)
+    return out
+
+
+# ----------------------------------------------------------------- BatchNorm
+
+
+@njit(cache=True, parallel=True)
+def _bn_forward(x, gamma, beta, eps, y, mean, var):
+    N, C, L = x.shape
+    M = N * L
+    for c in prange(C):                      # one channel per iteration
+        acc = 0.0
+        for n in range(N):
+            for l in range(L):
+                acc += x[n, c, l]
+        mu = acc / M
+        acc = 0.0
+        for n in range(N):
+            for l in range(L):
+                d = x[n, c, l] - mu
+                acc += d * d
+        v = acc / M
+        scale = gamma[c] / math.sqrt(v + eps)
+        shift = beta[c] - mu * scale
+        for n in range(N):
+            for l in range(L):
+                y[n, c, l] = x[n, c, l] * scale + shift
+        mean[c] = mu
+        var[c] = v
+
+
+def batchnorm_forward(x, gamma, beta, eps):
+    C = x.shape[1]
+    y = np.empty_like(x)
+    mean = np.empty(C, dtype=x.dtype)
+    var = np.empty(C, dtype=x.dtype)
+    _bn_forward(x, gamma, beta, eps, y, mean, var)
+    return y, mean, var
+
+
+@njit(cache=True, parallel=True)
+def _bn_backward(dy, x, mean, var, gamma, eps, dx, dgamma, dbeta):
+    N, C, L = x.shape
+    M = N * L
+    for c in prange(C):
+        invstd = 1.0 / math.sqrt(var[c] + eps)
+        mu = mean[c]
+        sdy = 0.0
+        sdyx = 0.0
+        for n in range(N):
+            for l in range(L):
+                g = dy[n, c, l]
+                sdy += g
+                sdyx += g * (x[n, c, l] - mu) * invstd
+        k = gamma[c] * invstd / M
+        for n in range(N):
+            for l in range(L):
+                xhat = (x[n, c, l] - mu) * invstd
+                dx[n, c, l] = k * (M * dy[n, c, l] - sdy - xhat * sdyx)
+        dgamma[c] = sdyx
+        dbeta[c] = sdy
+
+
+def batchnorm_backward(dy, x, mean, var, gamma, eps):
+    C = x.shape[1]
+    dx = np.empty_like(x)
+    dgamma = np.empty(C, dtype=x.dtype)
+    dbeta = np.empty(C, dtype=x.dtype)
+    _bn_backward(dy, x, mean, var, gamma, eps, dx, dgamma, dbeta)
+    return dx, dgamma, dbeta
+
+
+# ------------------------------------------------------------------- losses
+
+
+@njit(cache=True)
+def _bce_logits(x, t, dx):
+    n = x.size
+    acc = 0.0
+    for k in range(n):
+        v = x[k]
+        e = math.exp(-abs(v))                # in (0, 1]: never overflows
+        acc += max(v, 0.0) - v * t[k] + math.log1p(e)
+        sig = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+        dx[k] = (sig - t[k]) / n
+    return acc / n
+
+
+def bce_with_logits(x, t):
+    dx = np.empty_like(x)
+    loss = _bce_logits(np.ascontiguousarray(x).reshape(-1),
+                       np.ascontiguousarray(t).reshape(-1), dx.reshape(-1))
+    return float(loss), dx
+
+
+# --------------------------------------------------------------- optimizers
+
+
+@njit(cache=True, parallel=True)
+def _adam(p, g, m, v, lr, b1, b2, eps, c1, c2, wd, scale):
+    for k in prange(p.size):                 # one parameter per iteration
+        gk = g[k] * scale + wd * p[k]
+        mk = b1 * m[k] + (1 - b1) * gk
+        vk = b2 * v[k] + (1 - b2) * gk * gk
+        m[k] = mk
+        v[k] = vk
+        p[k] -= lr * (mk / c1) / (math.sqrt(vk / c2) + eps)
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay, grad_scale):
+    if not (p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
+        raise ValueError("adam_update: parameters and moments must be C-contiguous "
+                         "(they are updated in place)")
+    _adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), lr, beta1, beta2, eps,
+          1 - beta1 ** step, 1 - beta2 ** step, weight_decay, grad_scale)

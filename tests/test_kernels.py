@@ -1,0 +1,156 @@
+"""Every fast kernel agrees with the reference (kernels/reference.py) on
+hypothesis-generated shapes.
+
+Tolerances: float64 rtol = atol = 1e-10 (only the summation order differs);
+float32 rtol = atol = 2e-5 (float32 rounding of sums of up to a few hundred
+terms; the fast kernels accumulate reductions in float64).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigan import backend, kernels
+from minigan.kernels import reference
+
+FAST = [b for b in backend.BACKENDS if b != "numpy"]
+TOL = {np.float32: 2e-5, np.float64: 1e-10}
+dtypes = st.sampled_from([np.float32, np.float64])
+
+
+@pytest.fixture(params=FAST)
+def fast(request):
+    """(kernel module, to-device function) of a fast backend."""
+    try:
+        with backend.use_backend(request.param):
+            pass
+    except RuntimeError:
+        pytest.skip(f"backend {request.param} is not available here")
+    mod = kernels.implementation(request.param)
+    if request.param == "cupy":
+        import cupy
+        return mod, cupy.asarray
+    return mod, np.asarray
+
+
+def close(got, want, dtype):
+    got = backend.to_numpy(got) if not np.isscalar(got) else got
+    np.testing.assert_allclose(got, want, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+conv = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 3),
+                 st.integers(0, 2), st.integers(1, 9), st.integers(1, 9))
+
+
+@given(conv, dtypes, st.integers(0, 2**31 - 1))
+def test_im2col(fast, cfg, dtype, seed):
+    mod, dev = fast
+    N, C, K, s, p, H, W = cfg
+    H, W = max(H, K - 2 * p), max(W, K - 2 * p)
+    x = np.random.default_rng(seed).standard_normal((N, C, H, W)).astype(dtype)
+    want = reference.im2col(x, K, K, s, p)
+    got = mod.im2col(dev(x), K, K, s, p)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    close(got, want, dtype)
+
+
+@given(conv, dtypes, st.integers(0, 2**31 - 1))
+def test_col2im(fast, cfg, dtype, seed):
+    mod, dev = fast
+    N, C, K, s, p, H, W = cfg
+    H, W = max(H, K - 2 * p), max(W, K - 2 * p)
+    OH, OW = (H + 2 * p - K) // s + 1, (W + 2 * p - K) // s + 1
+    cols = np.random.default_rng(seed).standard_normal((C * K * K, N * OH * OW)).astype(dtype)
+    want = reference.col2im(cols, (N, C, H, W), K, K, s, p)
+    got = mod.col2im(dev(cols), (N, C, H, W), K, K, s, p)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    close(got, want, dtype)
+
+
+ncl = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 20))
+
+
+@given(ncl, dtypes, st.booleans(), st.sampled_from([None, 0.0, 0.2]), st.integers(0, 2**31 - 1))
+def test_bias_act_forward(fast, shape, dtype, with_bias, slope, seed):
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype) if with_bias else None
+    want = reference.bias_act_forward(y.copy(), b, slope)
+    got = dev(y.copy())
+    out = mod.bias_act_forward(got, None if b is None else dev(b), slope)
+    close(got, want, dtype)                     # in place
+    close(out, want, dtype)                     # and returned
+
+
+@given(ncl, dtypes, st.sampled_from([0.0, 0.2, 0.3]), st.integers(0, 2**31 - 1))
+def test_leaky_relu_backward_and_channel_sum(fast, shape, dtype, slope, seed):
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    dy, y = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    close(mod.leaky_relu_backward(dev(dy), dev(y), slope),
+          reference.leaky_relu_backward(dy, y, slope), dtype)
+    close(mod.channel_sum(dev(dy)), reference.channel_sum(dy), dtype)
+
+
+@given(st.tuples(st.integers(2, 8), st.integers(1, 6), st.integers(1, 30)), dtypes,
+       st.integers(0, 2**31 - 1))
+def test_batchnorm(fast, shape, dtype, seed):
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    x = rng.normal(1.0, 2.0, shape).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, shape[1]).astype(dtype)
+    beta = rng.standard_normal(shape[1]).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    want = reference.batchnorm_forward(x, gamma, beta, 1e-5)
+    got = mod.batchnorm_forward(dev(x), dev(gamma), dev(beta), 1e-5)
+    for g, w in zip(got, want):
+        close(g, w, dtype)
+    _, mean, var = want
+    want_b = reference.batchnorm_backward(dy, x, mean, var, gamma, 1e-5)
+    got_b = mod.batchnorm_backward(dev(dy), dev(x), dev(mean), dev(var), dev(gamma), 1e-5)
+    for g, w in zip(got_b, want_b):
+        close(g, w, dtype)
+
+
+@given(st.integers(1, 50), dtypes, st.sampled_from([1.0, 0.0, 0.9, "array"]),
+       st.integers(0, 2**31 - 1))
+def test_bce_with_logits(fast, n, dtype, target, seed):
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, 1)) * 10 ** rng.uniform(-1, 4, (n, 1))).astype(dtype)
+    t = (rng.uniform(size=(n, 1)) if target == "array" else np.full((n, 1), target)).astype(dtype)
+    loss_w, dx_w = reference.bce_with_logits(x, t)
+    loss_g, dx_g = mod.bce_with_logits(dev(x), dev(t))
+    assert isinstance(loss_g, float)
+    assert loss_g == pytest.approx(loss_w, rel=TOL[dtype], abs=TOL[dtype])
+    close(dx_g, dx_w, dtype)
+
+
+@given(st.integers(1, 200), dtypes, st.integers(1, 5), st.sampled_from([0.0, 0.01]),
+       st.sampled_from([1.0, 0.3]), st.integers(0, 2**31 - 1))
+def test_adam_update(fast, n, dtype, step, wd, scale, seed):
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    p, g = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    m, v = (0.1 * rng.standard_normal(n)).astype(dtype), rng.uniform(0, 0.1, n).astype(dtype)
+    args = (2e-4, 0.5, 0.999, 1e-8, step, wd, scale)
+    want = [a.copy() for a in (p, m, v)]
+    reference.adam_update(want[0], g, want[1], want[2], *args)
+    got = [dev(a.copy()) for a in (p, m, v)]
+    mod.adam_update(got[0], dev(g), got[1], got[2], *args)
+    for gi, wi in zip(got, want):
+        close(gi, wi, dtype)
+
+
+def test_every_reference_kernel_has_a_twin(fast):
+    mod, _ = fast
+    names = [n for n, f in vars(reference).items() if callable(f) and not n.startswith("_")
+             and getattr(f, "__module__", "") == reference.__name__]
+    assert len(names) >= 9
+    for name in names:
+        twin = getattr(mod, name)
+        assert callable(twin), name
+        if name != "conv_output_size":          # a shape helper, shared on purpose
+            assert twin is not getattr(reference, name), f"{name} is the reference itself"
