@@ -7,21 +7,39 @@ and calls a compiled ``_kernel``. Rules kept throughout:
 * ``@njit(cache=True)``: compiled once per machine, then loaded from the
   on-disk cache (``__pycache__``) by every later process;
 * ``prange`` only over independent outputs: every parallel iteration owns
-  the slice it writes (a row of ``cols``, a channel, a pixel), so there is
-  never a racing ``+=``; col2im is written as a *gather* (each output pixel
-  sums its own contributions) rather than a scatter;
+  the slice it writes (a row of ``cols``, a channel), so there is never a
+  racing ``+=``. col2im sums into the channel (of a block of samples) that
+  its iteration owns, reading ``cols`` rows in order (on the GPU, where
+  threads are per pixel, it is a gather instead);
 * no ``fastmath``: results must agree with the reference to rounding;
-* reductions (BatchNorm statistics, BCE) accumulate in float64.
+* reductions (BatchNorm statistics, BCE) accumulate in float64;
+* OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, below).
 """
 
 import math
+import os
 
 import numpy as np
-from numba import njit, prange
+
+# Numba's OpenMP threads otherwise spin after every parallel loop and fight
+# the BLAS threads for the cores between kernels: with 2 cores that made a
+# whole MLP training step 10x slower. Read by libgomp when it loads, which is
+# at the first parallel kernel; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from numba import njit, prange  # noqa: E402
 
 from .reference import conv_output_size
 
 # ---------------------------------------------------------------- im2col
+
+
+@njit(cache=True)
+def _valid_range(n_out, n_in, k, s, p):
+    """The outputs o in [lo, hi) whose input index o*s + k - p is inside [0, n_in)."""
+    lo = max(0, (p - k + s - 1) // s)
+    hi = min(n_out, (n_in - 1 + p - k) // s + 1)
+    return lo, max(lo, hi)
 
 
 @njit(cache=True, parallel=True)
@@ -32,17 +50,22 @@ def _im2col(x, KH, KW, s, p, OH, OW, cols):
         c = r // (KH * KW)
         i = (r // KW) % KH
         j = r % KW
+        oh_lo, oh_hi = _valid_range(OH, H, i, s, p)
+        ow_lo, ow_hi = _valid_range(OW, W, j, s, p)
         for n in range(N):
-            base = n * P
             for oh in range(OH):
+                dst = n * P + oh * OW
+                if oh < oh_lo or oh >= oh_hi:
+                    for ow in range(OW):
+                        cols[r, dst + ow] = 0
+                    continue
                 h = oh * s + i - p
-                row_ok = 0 <= h < H
-                for ow in range(OW):
-                    w = ow * s + j - p
-                    if row_ok and 0 <= w < W:
-                        cols[r, base + oh * OW + ow] = x[n, c, h, w]
-                    else:
-                        cols[r, base + oh * OW + ow] = 0
+                for ow in range(ow_lo):
+                    cols[r, dst + ow] = 0
+                for ow in range(ow_lo, ow_hi):
+                    cols[r, dst + ow] = x[n, c, h, ow * s + j - p]
+                for ow in range(ow_hi, OW):
+                    cols[r, dst + ow] = 0
 
 
 def im2col(x, KH, KW, stride, padding):
@@ -55,31 +78,29 @@ def im2col(x, KH, KW, stride, padding):
 
 
 @njit(cache=True, parallel=True)
-def _col2im(cols, N, C, H, W, KH, KW, s, p, OH, OW, x):
+def _col2im(cols, KH, KW, s, p, OH, OW, nb, x):
+    N, C, H, W = x.shape
     P = OH * OW
-    for plane in prange(N * C):              # one (n, c) image plane per iteration
-        n = plane // C
-        c = plane % C
-        for h in range(H):
-            for w in range(W):
-                acc = 0.0
-                # the kernel rows i with (h + p - i) = oh*s for a valid oh
-                for i in range(KH):
-                    t = h + p - i
-                    if t < 0 or t % s != 0:
-                        continue
-                    oh = t // s
-                    if oh >= OH:
-                        continue
-                    for j in range(KW):
-                        u = w + p - j
-                        if u < 0 or u % s != 0:
-                            continue
-                        ow = u // s
-                        if ow >= OW:
-                            continue
-                        acc += cols[(c * KH + i) * KW + j, n * P + oh * OW + ow]
-                x[n, c, h, w] = acc
+    blocks = (N + nb - 1) // nb
+    for task in prange(C * blocks):          # one channel of a block of samples per
+        c = task // blocks                   # iteration: it sums into x[n0:n1, c]
+        n0 = (task % blocks) * nb            # only, which no other iteration
+        n1 = min(N, n0 + nb)                 # touches; cols rows are read in order
+        for n in range(n0, n1):
+            for h in range(H):
+                for w in range(W):
+                    x[n, c, h, w] = 0
+        for i in range(KH):
+            oh_lo, oh_hi = _valid_range(OH, H, i, s, p)
+            for j in range(KW):
+                ow_lo, ow_hi = _valid_range(OW, W, j, s, p)
+                r = (c * KH + i) * KW + j
+                for n in range(n0, n1):
+                    for oh in range(oh_lo, oh_hi):
+                        h = oh * s + i - p
+                        src = n * P + oh * OW
+                        for ow in range(ow_lo, ow_hi):
+                            x[n, c, h, ow * s + j - p] += cols[r, src + ow]
 
 
 def col2im(cols, x_shape, KH, KW, stride, padding):
@@ -87,7 +108,10 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
     OH = conv_output_size(H, KH, stride, padding)
     OW = conv_output_size(W, KW, stride, padding)
     x = np.empty((N, C, H, W), dtype=cols.dtype)
-    _col2im(np.ascontiguousarray(cols), N, C, H, W, KH, KW, stride, padding, OH, OW, x)
+    # samples per task: whole batch when there are channels enough to share
+    # out, else blocks so that there are at least 16 tasks
+    nb = max(1, min(N, (N * C) // 16))
+    _col2im(np.ascontiguousarray(cols), KH, KW, stride, padding, OH, OW, nb, x)
     return x
 
 

@@ -1,0 +1,113 @@
+"""Model builders: the reference GANs, configurable in size.
+
+``mlp``
+    G: z(100) -> 256 -> 512 -> 1024 -> C*S*S, LeakyReLU(0.2) between, Tanh out.
+    D: C*S*S -> 512 -> 256 -> 1, LeakyReLU(0.2) between, a logit out.
+``dcgan``
+    The TensorFlow DCGAN tutorial's 28x28 model, generalized to image sizes
+    28, 32 and 64 and to 1 or 3 channels. For size S with u upsamplings
+    (u = 2 for 28 and 32, 3 for 64) and ``width`` w (64)::
+
+      G: z -> Dense(w*2^u * b*b, no bias) -> BN -> LReLU(0.3) -> reshape (w*2^u, b, b)
+           -> ConvT 5x5 s1 p2 to w*2^(u-1) (no bias) -> BN -> LReLU(0.3)
+           -> [ConvT 5x5 s2 p2 op1, halving the channels (no bias) -> BN -> LReLU(0.3)] x (u-1)
+           -> ConvT 5x5 s2 p2 op1 to C (no bias) -> Tanh            (b = S / 2^u)
+      D: [Conv 5x5 s2 p2 (w, 2w, 4w, ...) -> LReLU(0.3) -> Dropout(0.3)] x u
+           -> Flatten -> Dense -> 1 logit
+
+    Weights N(0, 0.02), BatchNorm gamma N(1, 0.02), beta 0 (Radford et al. 2016).
+``toy``
+    For 2D mixtures: G z(2) -> 128 -> 128 -> 2 and D 2 -> 128 -> 128 -> 1 with ReLU.
+"""
+
+import numpy as np
+
+from .. import init
+from ..layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, LeakyReLU,
+                      ReLU, Reshape, Sequential, Tanh)
+from ..layers.base import as_rng
+
+IMAGE_SIZES = {28: 2, 32: 2, 64: 3}       # image size -> number of 2x upsamplings
+MODELS = ("mlp", "dcgan", "toy")
+
+
+def _check_image(image_size, channels):
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"image size {image_size} is not supported: expected one of "
+                         f"{sorted(IMAGE_SIZES)}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+
+
+def mlp_gan(latent_dim=100, image_size=28, channels=1, hidden=(256, 512, 1024),
+            d_hidden=(512, 256), slope=0.2, rng=0, dtype=np.float32):
+    """The fully connected GAN. Returns ``(G, D)``."""
+    rng = as_rng(rng)
+    n_out = channels * image_size * image_size
+    g, sizes = [], (latent_dim,) + tuple(hidden)
+    for a, b in zip(sizes, sizes[1:]):
+        g += [Dense(a, b, rng=rng, dtype=dtype), LeakyReLU(slope)]
+    g += [Dense(sizes[-1], n_out, rng=rng, dtype=dtype), Tanh(),
+          Reshape(channels, image_size, image_size)]
+    d, sizes = [Flatten()], (n_out,) + tuple(d_hidden)
+    for a, b in zip(sizes, sizes[1:]):
+        d += [Dense(a, b, rng=rng, dtype=dtype), LeakyReLU(slope)]
+    d += [Dense(sizes[-1], 1, rng=rng, dtype=dtype)]
+    return Sequential(*g), Sequential(*d)
+
+
+def _dcgan_batchnorm(n, rng, dtype):
+    bn = BatchNorm(n, dtype=dtype)
+    bn.params["gamma"][...] = init.normal((n,), rng, 1.0, 0.02, dtype=dtype)
+    return bn
+
+
+def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropout=0.3, rng=0,
+          dtype=np.float32):
+    """The DCGAN pair (see the module docstring for the exact layers).
+    Returns ``(G, D)``."""
+    _check_image(image_size, channels)
+    rng = as_rng(rng)
+    u = IMAGE_SIZES[image_size]
+    base = image_size // 2 ** u
+    ch = width * 2 ** u
+    kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
+    g = [Dense(latent_dim, ch * base * base, bias=False, **kw),
+         _dcgan_batchnorm(ch * base * base, rng, dtype), LeakyReLU(slope), Reshape(ch, base, base),
+         ConvTranspose2D(ch, ch // 2, 5, stride=1, padding=2, bias=False, **kw),
+         _dcgan_batchnorm(ch // 2, rng, dtype), LeakyReLU(slope)]
+    ch //= 2
+    for _ in range(u - 1):
+        g += [ConvTranspose2D(ch, ch // 2, 5, stride=2, padding=2, output_padding=1, bias=False,
+                              **kw), _dcgan_batchnorm(ch // 2, rng, dtype), LeakyReLU(slope)]
+        ch //= 2
+    g += [ConvTranspose2D(ch, channels, 5, stride=2, padding=2, output_padding=1, bias=False,
+                          **kw), Tanh()]
+
+    d, ch, size = [], channels, image_size
+    for k in range(u):
+        d += [Conv2D(ch, width * 2 ** k, 5, stride=2, padding=2, **kw), LeakyReLU(slope),
+              Dropout(dropout, rng=rng.integers(2**63))]
+        ch, size = width * 2 ** k, (size + 1) // 2
+    d += [Flatten(), Dense(ch * size * size, 1, **kw)]
+    return Sequential(*g), Sequential(*d)
+
+
+def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32):
+    """A small ReLU MLP pair for 2D point clouds. Returns ``(G, D)``."""
+    rng = as_rng(rng)
+    G = Sequential(Dense(latent_dim, hidden, rng=rng, dtype=dtype), ReLU(),
+                   Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
+                   Dense(hidden, 2, rng=rng, dtype=dtype))
+    D = Sequential(Dense(2, hidden, rng=rng, dtype=dtype), ReLU(),
+                   Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
+                   Dense(hidden, 1, rng=rng, dtype=dtype))
+    return G, D
+
+
+def build(name, **kwargs):
+    """``build("dcgan", image_size=32, channels=3)`` -> ``(G, D)``."""
+    builders = {"mlp": mlp_gan, "dcgan": dcgan, "toy": toy_gan}
+    if name not in builders:
+        raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
+    return builders[name](**kwargs)

@@ -1,0 +1,82 @@
+"""Model builders and the GAN step."""
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import gan, optim
+
+from .conftest import arr, host
+
+pytestmark = pytest.mark.usefixtures("backend_name")
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+@pytest.mark.parametrize("size,channels", [(28, 1), (32, 3), (64, 1)])
+def test_generator_and_discriminator_shapes(model, size, channels):
+    G, D = gan.build(model, image_size=size, channels=channels, latent_dim=8,
+                     **({"width": 4} if model == "dcgan" else {"hidden": (16,), "d_hidden": (8,)}))
+    fake = G.forward(arr(np.zeros((3, 8), np.float32)))
+    assert fake.shape == (3, channels, size, size)
+    assert D.forward(fake).shape == (3, 1)
+
+
+def test_reference_dcgan_is_the_tensorflow_tutorial_model():
+    G, D = gan.build("dcgan")
+    assert [repr(l) for l in G] == [
+        "Dense(100 -> 12544)", "BatchNorm(12544)", "LeakyReLU(0.3)", "Reshape(256, 7, 7)",
+        "ConvTranspose2D(256 -> 128, 5x5, s1, p2, op0)", "BatchNorm(128)", "LeakyReLU(0.3)",
+        "ConvTranspose2D(128 -> 64, 5x5, s2, p2, op1)", "BatchNorm(64)", "LeakyReLU(0.3)",
+        "ConvTranspose2D(64 -> 1, 5x5, s2, p2, op1)", "Tanh()"]
+    assert [repr(l) for l in D] == [
+        "Conv2D(1 -> 64, 5x5, s2, p2)", "LeakyReLU(0.3)", "Dropout(0.3)",
+        "Conv2D(64 -> 128, 5x5, s2, p2)", "LeakyReLU(0.3)", "Dropout(0.3)", "Flatten()",
+        "Dense(6272 -> 1)"]
+    assert "b" not in G[0].params and "b" not in G[4].params and "b" in D[0].params
+    w = host(G[4].params["W"])
+    assert abs(w.std() - 0.02) < 0.001 and abs(w.mean()) < 0.001
+    gamma = host(G[1].params["gamma"])
+    assert abs(gamma.mean() - 1) < 0.001 and abs(gamma.std() - 0.02) < 0.002
+
+
+def test_reference_mlp_shapes():
+    G, D = gan.build("mlp")
+    assert [repr(l) for l in G if isinstance(l, mg.Dense)] == [
+        "Dense(100 -> 256)", "Dense(256 -> 512)", "Dense(512 -> 1024)", "Dense(1024 -> 784)"]
+    assert [repr(l) for l in D if isinstance(l, mg.Dense)] == [
+        "Dense(784 -> 512)", "Dense(512 -> 256)", "Dense(256 -> 1)"]
+
+
+def test_unknown_model_and_size_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown model 'vae'"):
+        gan.build("vae")
+    with pytest.raises(ValueError, match=r"image size 48 is not supported: expected one of "
+                                         r"\[28, 32, 64\]"):
+        gan.build("dcgan", image_size=48)
+
+
+@pytest.mark.parametrize("loss", gan.OBJECTIVES)
+def test_gan_step_trains_both_and_the_g_step_leaves_d_alone(loss, rng):
+    G, D = gan.build("dcgan", latent_dim=4, width=2, rng=3)
+    oG, oD = optim.Adam(G.parameters(), 1e-3), optim.Adam(D.parameters(), 1e-3)
+    snapshot = {}
+    d_step = oD.step
+
+    def spy():                               # D's grads as its optimizer sees them
+        snapshot.update({n: host(g).copy() for n, _, g in D.parameters()})
+        d_step()
+
+    oD.step = spy
+    real = arr(rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32))
+    z = arr(rng.standard_normal((4, 4)).astype(np.float32))
+    g0 = host(G[0].params["W"]).copy()
+    d0 = host(D[0].params["W"]).copy()
+    out = gan.gan_step(G, D, oG, oD, real, z, loss=loss)
+    assert set(out) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for v in out.values())
+    assert 0 < out["d_real"] < 1 and 0 < out["d_fake"] < 1
+    assert not np.array_equal(host(G[0].params["W"]), g0)
+    assert not np.array_equal(host(D[0].params["W"]), d0)
+    assert any(np.abs(g).sum() > 0 for g in snapshot.values())
+    for n, _, g in D.parameters():           # the G step added nothing
+        np.testing.assert_array_equal(host(g), snapshot[n], err_msg=n)
