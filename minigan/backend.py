@@ -18,7 +18,14 @@ backend is active; they ask :func:`xp` for the array module and call
 
 import os
 
-import numpy as np
+# Numba's OpenMP threads would otherwise spin after every parallel kernel and
+# fight the BLAS threads for the cores: on 2 cores that made a whole MLP
+# training step 10x slower. libgomp reads this once, when Numba first starts
+# its threads, so it is set here, at ``import minigan``; a value the user set
+# is kept. (Import minigan before running Numba-parallel code of your own.)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
 
 BACKENDS = ("numpy", "numba", "cupy")
 DEFAULT = "numba"

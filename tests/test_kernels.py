@@ -154,3 +154,38 @@ def test_every_reference_kernel_has_a_twin(fast):
         assert callable(twin), name
         if name != "conv_output_size":          # a shape helper, shared on purpose
             assert twin is not getattr(reference, name), f"{name} is the reference itself"
+
+
+@given(ncl, dtypes, st.integers(0, 2**31 - 1))
+def test_layout_changes(fast, shape, dtype, seed):
+    mod, dev = fast
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    a2 = reference.channels_first(a)
+    close(mod.channels_first(dev(a)), a2, dtype)
+    close(mod.batch_first(dev(a2), shape[0]), reference.batch_first(a2, shape[0]), dtype)
+
+
+@given(ncl, dtypes, st.sampled_from([0.0, 0.3, 0.5]), st.integers(0, 2**31 - 1))
+def test_dropout_apply(fast, shape, dtype, p, seed):
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    x, u = rng.standard_normal(shape).astype(dtype), rng.random(shape, dtype=dtype)
+    for got, want in zip(mod.dropout_apply(dev(x), dev(u), p), reference.dropout_apply(x, u, p)):
+        close(got, want, dtype)
+
+
+@given(st.tuples(st.integers(2, 8), st.integers(1, 40)), dtypes, st.integers(0, 2**31 - 1))
+def test_batchnorm_of_dense_outputs(fast, shape, dtype, seed):
+    """(N, C) inputs, seen as (N, C, 1), take their own path in fast kernels."""
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    x = rng.normal(1.0, 2.0, shape + (1,)).astype(dtype)
+    dy = rng.standard_normal(shape + (1,)).astype(dtype)
+    gamma, beta = rng.uniform(0.5, 1.5, shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+    want = reference.batchnorm_forward(x, gamma, beta, 1e-5)
+    for g, w in zip(mod.batchnorm_forward(dev(x), dev(gamma), dev(beta), 1e-5), want):
+        close(g, w, dtype)
+    mean, var = want[1], want[2]
+    for g, w in zip(mod.batchnorm_backward(dev(dy), dev(x), dev(mean), dev(var), dev(gamma), 1e-5),
+                    reference.batchnorm_backward(dy, x, mean, var, gamma, 1e-5)):
+        close(g, w, dtype)

@@ -15,7 +15,8 @@ Convolution (cross-correlation, as in every framework)::
     OH = (H + 2p - KH) // s + 1
 
 With ``cols = im2col(x)`` of shape (C*KH*KW, N*OH*OW) this is one matrix
-product, ``W.reshape(OC, -1) @ cols``. Its backward pass is two more::
+product, ``W.reshape(OC, -1) @ cols`` (``kernels.matmul``, which is BLAS on
+every backend). Its backward pass is two more::
 
     dW   = dy2 @ cols.T                   dy2 = dy as (OC, N*OH*OW)
     dx   = col2im(W.reshape(OC, -1).T @ dy2)
@@ -38,14 +39,14 @@ def conv_transpose_output_size(H, K, stride, padding, output_padding):
 
 
 def _channels_first(a):
-    """(N, C, L...) -> (C, N*L) copy: the layout of the columns' outputs."""
+    """(N, C, H, W) -> (C, N*H*W) copy: the layout of the columns' outputs."""
     N, C = a.shape[:2]
-    return a.reshape(N, C, -1).transpose(1, 0, 2).reshape(C, -1)
+    return kernels.channels_first(a.reshape(N, C, -1))
 
 
 def _batch_first(a2, N, C, H, W):
     """(C, N*H*W) -> contiguous (N, C, H, W): inverse of :func:`_channels_first`."""
-    return a2.reshape(C, N, H * W).transpose(1, 0, 2).reshape(N, C, H, W).copy()
+    return kernels.batch_first(a2, N).reshape(N, C, H, W)
 
 
 def conv2d_forward(x, W, b=None, stride=1, padding=0, slope=None):
@@ -56,7 +57,7 @@ def conv2d_forward(x, W, b=None, stride=1, padding=0, slope=None):
     OH = conv_output_size(H, KH, stride, padding)
     OW = conv_output_size(Wd, KW, stride, padding)
     cols = kernels.im2col(x, KH, KW, stride, padding)
-    y2 = W.reshape(OC, -1) @ cols                           # (OC, N*OH*OW)
+    y2 = kernels.matmul(W.reshape(OC, -1), cols)            # (OC, N*OH*OW)
     y = _batch_first(y2, N, OC, OH, OW)
     kernels.bias_act_forward(y.reshape(N, OC, -1), b, slope)
     return y, (cols, W, x.shape, stride, padding, b is not None)
@@ -69,11 +70,11 @@ def conv2d_backward(dy, cache, param_grads=True, input_grad=True):
     dy2 = _channels_first(dy)                               # (OC, N*OH*OW)
     dW = db = dx = None
     if param_grads:
-        dW = (dy2 @ cols.T).reshape(W.shape)
+        dW = kernels.matmul(dy2, cols.T).reshape(W.shape)
         if has_bias:
             db = kernels.channel_sum(dy.reshape(dy.shape[0], OC, -1))
     if input_grad:
-        dcols = W.reshape(OC, -1).T @ dy2                   # (C*KH*KW, N*OH*OW)
+        dcols = kernels.matmul(W.reshape(OC, -1).T, dy2)    # (C*KH*KW, N*OH*OW)
         dx = kernels.col2im(dcols, x_shape, KH, KW, stride, padding)
     return dx, dW, db
 
@@ -90,7 +91,7 @@ def conv_transpose2d_forward(x, W, b=None, stride=1, padding=0, output_padding=0
     # A contiguous copy of the (small) transposed weight: OpenBLAS multiplies
     # a transposed left operand of this shape 2x slower than a plain one.
     Wt = W.reshape(C, -1).T.copy()                          # (OC*KH*KW, C)
-    cols = Wt @ x2                                          # (OC*KH*KW, N*H*W)
+    cols = kernels.matmul(Wt, x2)                           # (OC*KH*KW, N*H*W)
     y = kernels.col2im(cols, (N, OC, OH, OW), KH, KW, stride, padding)
     kernels.bias_act_forward(y.reshape(N, OC, -1), b, slope)
     return y, (x2, W, x.shape, stride, padding, b is not None)
@@ -104,9 +105,9 @@ def conv_transpose2d_backward(dy, cache, param_grads=True, input_grad=True):
     dcols = kernels.im2col(dy, KH, KW, stride, padding)     # (OC*KH*KW, N*H*W)
     dW = db = dx = None
     if param_grads:
-        dW = (x2 @ dcols.T).reshape(W.shape)
+        dW = kernels.matmul(x2, dcols.T).reshape(W.shape)
         if has_bias:
             db = kernels.channel_sum(dy.reshape(N, OC, -1))
     if input_grad:
-        dx = _batch_first(W.reshape(C, -1) @ dcols, N, C, H, Wd)
+        dx = _batch_first(kernels.matmul(W.reshape(C, -1), dcols), N, C, H, Wd)
     return dx, dW, db

@@ -2,7 +2,7 @@
 survivors by ``1 / (1 - p)``, so the expected output equals the input and
 eval mode is the identity."""
 
-from .. import backend
+from .. import backend, kernels
 
 
 def dropout_forward(x, p, rng, training=True):
@@ -13,10 +13,8 @@ def dropout_forward(x, p, rng, training=True):
     """
     if not training or p == 0:
         return x, None
-    keep = rng.random(x.shape, dtype=x.dtype) >= p          # drawn on the host
-    mask = backend.get_array_module(x).asarray(keep, dtype=x.dtype)
-    mask *= 1 / (1 - p)
-    return x * mask, mask
+    u = rng.random(x.shape, dtype=x.dtype)                  # drawn on the host
+    return kernels.dropout_apply(x, backend.get_array_module(x).asarray(u), p)
 
 
 def dropout_backward(dy, mask):

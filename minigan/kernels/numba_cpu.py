@@ -13,23 +13,61 @@ and calls a compiled ``_kernel``. Rules kept throughout:
   threads are per pixel, it is a gather instead);
 * no ``fastmath``: results must agree with the reference to rounding;
 * reductions (BatchNorm statistics, BCE) accumulate in float64;
-* OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, below).
+* large outputs come from the workspace pool (``workspace.py``), which
+  spares the page faults of fresh 100 MB allocations every step;
+* OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, set as a
+  default when minigan is imported: see ``minigan/backend.py``).
 """
 
 import math
-import os
 
 import numpy as np
+from numba import njit, prange
 
-# Numba's OpenMP threads otherwise spin after every parallel loop and fight
-# the BLAS threads for the cores between kernels: with 2 cores that made a
-# whole MLP training step 10x slower. Read by libgomp when it loads, which is
-# at the first parallel kernel; a value the user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from numba import njit, prange  # noqa: E402
-
+from . import workspace
 from .reference import conv_output_size
+
+
+def matmul(a, b):
+    """``a @ b`` by BLAS, written into a pooled workspace array."""
+    return np.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]),
+                                               np.result_type(a, b)))
+
+
+# ------------------------------------------------------------ layout changes
+
+
+@njit(cache=True, parallel=True)
+def _channels_first(a, out):
+    N, C, L = a.shape
+    for c in prange(C):                      # one output row per iteration
+        for n in range(N):
+            for l in range(L):
+                out[c, n * L + l] = a[n, c, l]
+
+
+def channels_first(a):
+    N, C, L = a.shape
+    out = workspace.empty((C, N * L), a.dtype)
+    _channels_first(np.ascontiguousarray(a), out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _batch_first(a2, out):
+    N, C, L = out.shape
+    for n in prange(N):                      # one output sample per iteration
+        for c in range(C):
+            for l in range(L):
+                out[n, c, l] = a2[c, n * L + l]
+
+
+def batch_first(a2, N):
+    C = a2.shape[0]
+    out = workspace.empty((N, C, a2.shape[1] // N), a2.dtype)
+    _batch_first(np.ascontiguousarray(a2), out)
+    return out
+
 
 # ---------------------------------------------------------------- im2col
 
@@ -72,7 +110,7 @@ def im2col(x, KH, KW, stride, padding):
     N, C, H, W = x.shape
     OH = conv_output_size(H, KH, stride, padding)
     OW = conv_output_size(W, KW, stride, padding)
-    cols = np.empty((C * KH * KW, N * OH * OW), dtype=x.dtype)
+    cols = workspace.empty((C * KH * KW, N * OH * OW), x.dtype)
     _im2col(np.ascontiguousarray(x), KH, KW, stride, padding, OH, OW, cols)
     return cols
 
@@ -107,7 +145,7 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
     N, C, H, W = x_shape
     OH = conv_output_size(H, KH, stride, padding)
     OW = conv_output_size(W, KW, stride, padding)
-    x = np.empty((N, C, H, W), dtype=cols.dtype)
+    x = workspace.empty((N, C, H, W), cols.dtype)
     # samples per task: whole batch when there are channels enough to share
     # out, else blocks so that there are at least 16 tasks
     nb = max(1, min(N, (N * C) // 16))
@@ -172,70 +210,172 @@ def channel_sum(dy):
 # ----------------------------------------------------------------- BatchNorm
 
 
+def _channel_block(C):
+    """Channels per parallel task: about 8 tasks, so that each sweeps the
+    samples in memory order over a contiguous block of channels."""
+    return max(1, -(-C // 8))
+
+
 @njit(cache=True, parallel=True)
-def _bn_forward(x, gamma, beta, eps, y, mean, var):
+def _bn_forward(x, gamma, beta, eps, cb, y, mean, var):
     N, C, L = x.shape
     M = N * L
-    for c in prange(C):                      # one channel per iteration
-        acc = 0.0
+    for blk in prange((C + cb - 1) // cb):   # one block of channels per iteration
+        c0 = blk * cb
+        c1 = min(C, c0 + cb)
+        s = np.zeros(c1 - c0)                # float64 sums
         for n in range(N):
-            for l in range(L):
-                acc += x[n, c, l]
-        mu = acc / M
-        acc = 0.0
+            for c in range(c0, c1):
+                for l in range(L):
+                    s[c - c0] += x[n, c, l]
+        mu = s / M
+        q = np.zeros(c1 - c0)
         for n in range(N):
-            for l in range(L):
-                d = x[n, c, l] - mu
-                acc += d * d
-        v = acc / M
-        scale = gamma[c] / math.sqrt(v + eps)
-        shift = beta[c] - mu * scale
+            for c in range(c0, c1):
+                for l in range(L):
+                    d = x[n, c, l] - mu[c - c0]
+                    q[c - c0] += d * d
+        v = q / M
+        scale = gamma[c0:c1] / np.sqrt(v + eps)
+        shift = beta[c0:c1] - mu * scale
         for n in range(N):
-            for l in range(L):
-                y[n, c, l] = x[n, c, l] * scale + shift
-        mean[c] = mu
-        var[c] = v
+            for c in range(c0, c1):
+                for l in range(L):
+                    y[n, c, l] = x[n, c, l] * scale[c - c0] + shift[c - c0]
+        for c in range(c0, c1):
+            mean[c] = mu[c - c0]
+            var[c] = v[c - c0]
+
+
+@njit(cache=True, parallel=True)
+def _bn_forward_2d(x, gamma, beta, eps, cb, y, mean, var):
+    """The (N, C) case (BatchNorm after a Dense): the channel loop innermost."""
+    N, C = x.shape
+    for blk in prange((C + cb - 1) // cb):
+        c0 = blk * cb
+        c1 = min(C, c0 + cb)
+        s = np.zeros(c1 - c0)
+        for n in range(N):
+            for c in range(c0, c1):
+                s[c - c0] += x[n, c]
+        mu = s / N
+        q = np.zeros(c1 - c0)
+        for n in range(N):
+            for c in range(c0, c1):
+                d = x[n, c] - mu[c - c0]
+                q[c - c0] += d * d
+        v = q / N
+        scale = gamma[c0:c1] / np.sqrt(v + eps)
+        shift = beta[c0:c1] - mu * scale
+        for n in range(N):
+            for c in range(c0, c1):
+                y[n, c] = x[n, c] * scale[c - c0] + shift[c - c0]
+        for c in range(c0, c1):
+            mean[c] = mu[c - c0]
+            var[c] = v[c - c0]
 
 
 def batchnorm_forward(x, gamma, beta, eps):
-    C = x.shape[1]
+    N, C, L = x.shape
     y = np.empty_like(x)
     mean = np.empty(C, dtype=x.dtype)
     var = np.empty(C, dtype=x.dtype)
-    _bn_forward(x, gamma, beta, eps, y, mean, var)
+    if L == 1:
+        _bn_forward_2d(x.reshape(N, C), gamma, beta, eps, _channel_block(C), y.reshape(N, C),
+                       mean, var)
+    else:
+        _bn_forward(x, gamma, beta, eps, _channel_block(C), y, mean, var)
     return y, mean, var
 
 
 @njit(cache=True, parallel=True)
-def _bn_backward(dy, x, mean, var, gamma, eps, dx, dgamma, dbeta):
+def _bn_backward(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
     N, C, L = x.shape
     M = N * L
-    for c in prange(C):
-        invstd = 1.0 / math.sqrt(var[c] + eps)
-        mu = mean[c]
-        sdy = 0.0
-        sdyx = 0.0
+    for blk in prange((C + cb - 1) // cb):   # one block of channels per iteration
+        c0 = blk * cb
+        c1 = min(C, c0 + cb)
+        invstd = 1.0 / np.sqrt(var[c0:c1].astype(np.float64) + eps)
+        mu = mean[c0:c1].astype(np.float64)
+        sdy = np.zeros(c1 - c0)
+        sdyx = np.zeros(c1 - c0)
         for n in range(N):
-            for l in range(L):
-                g = dy[n, c, l]
-                sdy += g
-                sdyx += g * (x[n, c, l] - mu) * invstd
-        k = gamma[c] * invstd / M
+            for c in range(c0, c1):
+                k = c - c0
+                for l in range(L):
+                    g = dy[n, c, l]
+                    sdy[k] += g
+                    sdyx[k] += g * (x[n, c, l] - mu[k]) * invstd[k]
+        coef = gamma[c0:c1] * invstd / M
         for n in range(N):
-            for l in range(L):
-                xhat = (x[n, c, l] - mu) * invstd
-                dx[n, c, l] = k * (M * dy[n, c, l] - sdy - xhat * sdyx)
-        dgamma[c] = sdyx
-        dbeta[c] = sdy
+            for c in range(c0, c1):
+                k = c - c0
+                for l in range(L):
+                    xhat = (x[n, c, l] - mu[k]) * invstd[k]
+                    dx[n, c, l] = coef[k] * (M * dy[n, c, l] - sdy[k] - xhat * sdyx[k])
+        for c in range(c0, c1):
+            dgamma[c] = sdyx[c - c0]
+            dbeta[c] = sdy[c - c0]
+
+
+@njit(cache=True, parallel=True)
+def _bn_backward_2d(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
+    """The (N, C) case: the channel loop innermost."""
+    N, C = x.shape
+    for blk in prange((C + cb - 1) // cb):
+        c0 = blk * cb
+        c1 = min(C, c0 + cb)
+        invstd = 1.0 / np.sqrt(var[c0:c1].astype(np.float64) + eps)
+        mu = mean[c0:c1].astype(np.float64)
+        sdy = np.zeros(c1 - c0)
+        sdyx = np.zeros(c1 - c0)
+        for n in range(N):
+            for c in range(c0, c1):
+                k = c - c0
+                g = dy[n, c]
+                sdy[k] += g
+                sdyx[k] += g * (x[n, c] - mu[k]) * invstd[k]
+        coef = gamma[c0:c1] * invstd / N
+        for n in range(N):
+            for c in range(c0, c1):
+                k = c - c0
+                xhat = (x[n, c] - mu[k]) * invstd[k]
+                dx[n, c] = coef[k] * (N * dy[n, c] - sdy[k] - xhat * sdyx[k])
+        for c in range(c0, c1):
+            dgamma[c] = sdyx[c - c0]
+            dbeta[c] = sdy[c - c0]
 
 
 def batchnorm_backward(dy, x, mean, var, gamma, eps):
-    C = x.shape[1]
+    N, C, L = x.shape
     dx = np.empty_like(x)
     dgamma = np.empty(C, dtype=x.dtype)
     dbeta = np.empty(C, dtype=x.dtype)
-    _bn_backward(dy, x, mean, var, gamma, eps, dx, dgamma, dbeta)
+    if L == 1:
+        _bn_backward_2d(dy.reshape(N, C), x.reshape(N, C), mean, var, gamma, eps,
+                        _channel_block(C), dx.reshape(N, C), dgamma, dbeta)
+    else:
+        _bn_backward(dy, x, mean, var, gamma, eps, _channel_block(C), dx, dgamma, dbeta)
     return dx, dgamma, dbeta
+
+
+# ------------------------------------------------------------------ dropout
+
+
+@njit(cache=True, parallel=True)
+def _dropout(x, u, p, scale, y, mask):
+    for k in prange(x.size):
+        m = scale if u[k] >= p else 0.0
+        mask[k] = m
+        y[k] = x[k] * m
+
+
+def dropout_apply(x, u, p):
+    y = np.empty_like(x)
+    mask = np.empty_like(x)
+    _dropout(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(u).reshape(-1), p,
+             1 / (1 - p), y.reshape(-1), mask.reshape(-1))
+    return y, mask
 
 
 # ------------------------------------------------------------------- losses

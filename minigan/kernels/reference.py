@@ -27,6 +27,29 @@ def conv_output_size(H, K, stride, padding):
     return (H + 2 * padding - K) // stride + 1
 
 
+# ------------------------------------------------------------ matrix product
+
+def matmul(a, b):
+    """``a @ b`` (BLAS). A kernel of its own only so that fast backends can
+    choose where the (large) result lives: see ``kernels/workspace.py``."""
+    return a @ b
+
+
+# ------------------------------------------------------------ layout changes
+
+def channels_first(a):
+    """(N, C, L) -> (C, N*L), a copy: the layout of the matrix products'
+    operands and results (column ``n*L + l`` of row ``c`` is ``a[n, c, l]``)."""
+    N, C, L = a.shape
+    return a.transpose(1, 0, 2).reshape(C, N * L)
+
+
+def batch_first(a2, N):
+    """(C, N*L) -> (N, C, L), a copy: the inverse of :func:`channels_first`."""
+    C = a2.shape[0]
+    return np.ascontiguousarray(a2.reshape(C, N, -1).transpose(1, 0, 2))
+
+
 # ---------------------------------------------------------------- im2col
 
 def im2col(x, KH, KW, stride, padding):
@@ -143,6 +166,18 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
     dx = (gamma * invstd / M)[None, :, None] * (
         M * dy - dbeta[None, :, None] - xhat * dgamma[None, :, None])
     return dx.astype(x.dtype, copy=False), dgamma, dbeta
+
+
+# ------------------------------------------------------------------ dropout
+
+def dropout_apply(x, u, p):
+    """Inverted dropout given uniform draws ``u`` (same shape as ``x``)::
+
+        mask = (u >= p) / (1 - p)        y = x * mask
+
+    Returns ``(y, mask)``."""
+    mask = (u >= p).astype(x.dtype) * x.dtype.type(1 / (1 - p))
+    return x * mask, mask
 
 
 # ------------------------------------------------------------------- losses

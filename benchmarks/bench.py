@@ -1,0 +1,328 @@
+"""minigan benchmarks: kernels and whole GAN training steps, NumPy reference
+vs Numba (vs CuPy when present), and against PyTorch when it is installed.
+
+    python benchmarks/bench.py [--quick] [--json PATH] [--threads 2]
+
+Prints a table and, with --json, writes ``{"meta": {...}, "rows": [...]}``.
+Every row has ``model, batch, backend, threads, median_ms, gflop`` (FLOPs of
+the matrix products of the timed operation, or null) and, for GAN steps where
+PyTorch ran, ``torch_median_ms`` and ``ratio_vs_torch`` (minigan / PyTorch).
+
+Methodology: float32; every thread pool pinned to --threads; each timing is
+the median of several runs after a warm-up run (the first run, Numba compile
+or cache load included, is reported separately as ``first_ms``). PyTorch
+runs in a child process of the same run (so that its OpenMP runtime and
+Numba's never share the process), with the same models built layer by layer
+from minigan's (``common.torch_twin``) and the same step. A second child
+process measures what a user feels: the time from starting Python to the end
+of the first dcgan training step with a warm Numba cache, and the peak
+resident memory of dcgan training at batch 256.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+ORIGINAL_ENV = dict(os.environ)
+STEP_MODELS = ("mlp", "dcgan")
+LATENT, IMAGE = 100, (1, 28, 28)
+
+
+def build_step(model, batch, seed=0):
+    """minigan's (G, D, opt_G, opt_D, real, z) for one reference model."""
+    import numpy as np
+
+    from minigan import backend, gan, optim
+    G, D = gan.build(model, rng=seed)
+    oG = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    oD = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    rng = np.random.default_rng(seed)
+    real = backend.asarray(rng.uniform(-1, 1, (batch,) + IMAGE).astype(np.float32))
+    z = backend.asarray(rng.standard_normal((batch, LATENT)).astype(np.float32))
+    return G, D, oG, oD, real, z
+
+
+def time_minigan_step(model, batch, backend_name, reps):
+    import time as _t
+
+    from minigan import backend, gan
+    backend.set_backend(backend_name)
+    G, D, oG, oD, real, z = build_step(model, batch)
+    gflop = common.step_gflop(G, D, LATENT, IMAGE, batch)
+
+    def step():
+        gan.gan_step(G, D, oG, oD, real, z)
+        if backend_name == "cupy":
+            import cupy
+            cupy.cuda.Device().synchronize()
+
+    t = _t.perf_counter()
+    step()
+    first_ms = 1e3 * (_t.perf_counter() - t)
+    return common.median_ms(step, reps, warmup=1), first_ms, gflop
+
+
+# ----------------------------------------------------------- PyTorch child
+
+def torch_child(model, batch, threads, reps):
+    """Runs in a child process: time the PyTorch twin of the step."""
+    import numpy as np
+    import torch
+
+    from minigan import backend
+    torch.set_num_threads(threads)
+    backend.set_backend("numpy")          # only to build the twins
+    G, D, _, _, real, z = build_step(model, batch)
+    tG, tD = common.torch_twin(G, (LATENT,)), common.torch_twin(D, IMAGE)
+    oG = torch.optim.Adam(tG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    oD = torch.optim.Adam(tD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = torch.nn.BCEWithLogitsLoss()
+    real, z = torch.from_numpy(np.asarray(real)), torch.from_numpy(np.asarray(z))
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step():
+        fake = tG(z)
+        oD.zero_grad()
+        (bce(tD(real), ones) + bce(tD(fake.detach()), zeros)).backward()
+        oD.step()
+        for p in tD.parameters():          # D frozen in the G step, as in minigan
+            p.requires_grad_(False)
+        oG.zero_grad()
+        bce(tD(fake), ones).backward()
+        oG.step()
+        for p in tD.parameters():
+            p.requires_grad_(True)
+
+    print(json.dumps({"torch_median_ms": common.median_ms(step, reps, warmup=2),
+                      "torch": torch.__version__}))
+
+
+def run_torch(model, batch, threads, reps):
+    env = dict(ORIGINAL_ENV)
+    common_env = {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                            "MKL_NUM_THREADS")}
+    env.update(common_env)
+    cmd = [sys.executable, __file__, "--torch-child", model, str(batch), "--threads",
+           str(threads), "--reps", str(reps)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        return None, out.stderr.strip().splitlines()[-1:] or ["failed"]
+    return json.loads(out.stdout.strip().splitlines()[-1]), None
+
+
+def torch_available():
+    try:
+        import importlib.util
+        return importlib.util.find_spec("torch") is not None
+    except Exception:
+        return False
+
+
+# ----------------------------------------------------------- probe child
+
+def probe_child(batch, steps):
+    """Runs in a child process: print when the first dcgan step is done, then
+    train ``steps`` more and print the peak resident memory."""
+    import resource
+
+    from minigan import gan
+    G, D, oG, oD, real, z = build_step("dcgan", batch)
+    gan.gan_step(G, D, oG, oD, real, z)
+    print("FIRST_STEP_DONE", flush=True)
+    for _ in range(steps):
+        gan.gan_step(G, D, oG, oD, real, z)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_rss_mb": peak_kb / 1024}), flush=True)
+
+
+def run_probe(batch, steps, threads):
+    """Wall time from process start to the end of the first step, and peak
+    memory, in a fresh Python process (run twice: the first warms the cache)."""
+    env = dict(os.environ)
+    env["MINIGAN_BACKEND"] = "numba"
+    result = {}
+    for attempt in ("warm-up", "measured"):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, __file__, "--probe-child", str(batch),
+                                 str(steps), "--threads", str(threads)], env=env,
+                                stdout=subprocess.PIPE, text=True)
+        first = None
+        for line in proc.stdout:
+            if line.startswith("FIRST_STEP_DONE"):
+                first = time.perf_counter() - t0
+            elif line.startswith("{"):
+                result = json.loads(line)
+        proc.wait()
+        result["first_step_s"] = first
+        result["attempt"] = attempt
+    return result
+
+
+# ------------------------------------------------------------------ kernels
+
+def kernel_cases(batch):
+    """(name, args) for every kernel at the shapes of the dcgan step."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    f = np.float32
+
+    def r(*shape):
+        return rng.standard_normal(shape).astype(f)
+
+    N = batch
+    return [
+        ("im2col D conv2 (N,64,14,14) k5 s2", "im2col", (r(N, 64, 14, 14), 5, 5, 2, 2)),
+        ("im2col G convT1 dy (N,128,7,7) k5 s1", "im2col", (r(N, 128, 7, 7), 5, 5, 1, 2)),
+        ("col2im G convT1 -> (N,128,7,7) k5 s1", "col2im",
+         (r(128 * 25, N * 49), (N, 128, 7, 7), 5, 5, 1, 2)),
+        ("col2im G convT2 -> (N,64,14,14) k5 s2", "col2im",
+         (r(64 * 25, N * 49), (N, 64, 14, 14), 5, 5, 2, 2)),
+        ("bias_act (N,64,196) slope 0.3", "bias_act_forward", (r(N, 64, 196), r(64), 0.3)),
+        ("leaky_relu_backward (N,64,14,14)", "leaky_relu_backward",
+         (r(N, 64, 14, 14), r(N, 64, 14, 14), 0.3)),
+        ("batchnorm_forward (N,12544,1)", "batchnorm_forward",
+         (r(N, 12544, 1), r(12544), r(12544), 1e-5)),
+        ("batchnorm_backward (N,64,196)", "batchnorm_backward",
+         (r(N, 64, 196), r(N, 64, 196), r(64), np.abs(r(64)), r(64), 1e-5)),
+        ("bce_with_logits (N,1)", "bce_with_logits", (r(N, 1), np.ones((N, 1), f))),
+        ("adam_update 1.26M params (G dense)", "adam_update",
+         (r(1254400), r(1254400), r(1254400), np.abs(r(1254400)), 2e-4, 0.5, 0.999, 1e-8, 3,
+          0.0, 1.0)),
+    ]
+
+
+def kernel_rows(batch, reps, backends, threads):
+    from minigan import kernels
+    rows = []
+    for label, name, args in kernel_cases(batch):
+        ref_ms = None
+        for b in backends:
+            mod = kernels.implementation(b)
+            fn = getattr(mod, name)
+            if b == "cupy":
+                import cupy
+                dev = tuple(cupy.asarray(a) if hasattr(a, "shape") and a.ndim else a
+                            for a in args)
+
+                def run(fn=fn, dev=dev):
+                    fn(*dev)
+                    cupy.cuda.Device().synchronize()
+            else:                               # (in-place kernels drift; timing doesn't)
+                def run(fn=fn):
+                    fn(*args)
+            ms = common.median_ms(run, reps, warmup=1)
+            ref_ms = ms if b == "numpy" else ref_ms
+            rows.append({"kind": "kernel", "model": f"kernel:{name}", "case": label,
+                         "batch": batch, "backend": b, "threads": threads, "median_ms": ms,
+                         "gflop": None, "speedup_vs_numpy": ref_ms / ms if ref_ms else None})
+    return rows
+
+
+# ------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, batch 64 only")
+    ap.add_argument("--json", metavar="PATH", help="write the rows and machine facts here")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--torch-child", nargs=2, metavar=("MODEL", "BATCH"), help=argparse.SUPPRESS)
+    ap.add_argument("--probe-child", nargs=2, metavar=("BATCH", "STEPS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    common.set_threads(args.threads)
+
+    if args.torch_child:
+        return torch_child(args.torch_child[0], int(args.torch_child[1]), args.threads,
+                           args.reps or 5)
+    if args.probe_child:
+        return probe_child(int(args.probe_child[0]), int(args.probe_child[1]))
+
+    from minigan import backend  # first: it sets OMP_WAIT_POLICY before Numba's threads start
+    import numba
+    numba.set_num_threads(args.threads)
+    reps = args.reps or (3 if args.quick else 7)
+    batches = (64,) if args.quick else (64, 256)
+    backends = ["numpy", "numba"]
+    try:
+        backend.set_backend("cupy")
+        backends.append("cupy")
+    except RuntimeError:
+        pass
+    backend.set_backend("numba")
+    use_torch = torch_available() and not args.no_torch
+
+    meta = common.machine_info(args.threads)
+    meta["matmul_gflops_f32"] = common.matmul_gflops(1024 if args.quick else 2048, reps)
+    meta["numba_threading_layer"] = None
+    print(f"{meta['date']}  {meta['cpu']}  {args.threads} threads  BLAS {meta['blas']}  "
+          f"OPENBLAS_* {meta['openblas_env'] or 'none'}")
+    print(f"float32 matmul: {meta['matmul_gflops_f32']:.0f} GFLOP/s")
+
+    rows = kernel_rows(batches[0], reps, backends, args.threads)
+    try:
+        meta["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:
+        pass
+
+    print(f"\n{'kernel (batch %d)' % batches[0]:<44}" + "".join(f"{b:>12}" for b in backends)
+          + "   numba speed-up")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        rs = {r["backend"]: r for r in rows if r["case"] == case}
+        print(f"{case:<44}" + "".join(f"{rs[b]['median_ms']:>10.2f}ms" for b in backends)
+              + f"   {rs['numba']['speedup_vs_numpy']:>6.1f}x")
+
+    print(f"\n{'GAN step':<8}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
+          f"{'GFLOP':>8}{'GFLOP/s':>9}{'torch':>11}{'ratio':>7}")
+    for model in STEP_MODELS:
+        for batch in batches:
+            torch_ms, torch_err = None, None
+            if use_torch:
+                res, torch_err = run_torch(model, batch, args.threads, reps)
+                if res:
+                    torch_ms = res["torch_median_ms"]
+                    meta["torch"] = res["torch"]
+            for b in backends:
+                if b == "numpy" and model == "dcgan" and batch > 64 and args.quick:
+                    continue
+                ms, first_ms, gflop = time_minigan_step(model, batch, b, reps)
+                row = {"kind": "step", "model": model, "batch": batch, "backend": b,
+                       "threads": args.threads, "median_ms": ms, "first_ms": first_ms,
+                       "gflop": gflop, "gflops_per_s": gflop / (ms / 1e3)}
+                if torch_ms is not None:
+                    row["torch_median_ms"] = torch_ms
+                    row["ratio_vs_torch"] = ms / torch_ms
+                rows.append(row)
+                tm = f"{torch_ms:>9.1f}ms" if torch_ms else f"{'-':>11}"
+                ratio = f"{ms / torch_ms:>7.2f}" if torch_ms else f"{'-':>7}"
+                print(f"{model:<8}{batch:>6}{b:>8}{ms:>9.1f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
+                      f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}")
+            if torch_err:
+                print(f"  (PyTorch did not run: {torch_err[0]})")
+    for model in STEP_MODELS:
+        for batch in batches:
+            rs = {r["backend"]: r for r in rows if r["kind"] == "step" and r["model"] == model
+                  and r["batch"] == batch}
+            if "numpy" in rs and "numba" in rs:
+                print(f"{model} batch {batch}: numba is {rs['numpy']['median_ms'] / rs['numba']['median_ms']:.2f}x "
+                      f"the numpy reference")
+
+    probe_batch = 64 if args.quick else 256
+    probe = run_probe(probe_batch, 2 if args.quick else 3, args.threads)
+    rows.append({"kind": "probe", "model": "dcgan", "batch": probe_batch, "backend": "numba",
+                 "threads": args.threads, "median_ms": None, "gflop": None, **probe})
+    print(f"\nfresh process, warm Numba cache: first dcgan step done {probe['first_step_s']:.2f} s "
+          f"after start; peak RSS at batch {probe_batch}: {probe['peak_rss_mb']:.0f} MB")
+    if args.json:
+        common.dump_json(args.json, {"meta": meta, "rows": rows})
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
