@@ -1,0 +1,359 @@
+"""The trainer: data in, GAN trained, pictures and checkpoints out.
+
+Everything random is a pure function of the seed and the step (the batch
+order of ``data.Batches``, the noise of step t) except Dropout's masks, whose
+generator state is part of D's state. So a run is deterministic for a seed
+and backend, and a resumed run continues bit for bit.
+
+A run folder ``runs/<name>/`` holds::
+
+    config.json          the run's settings
+    log.csv              step, epoch, d_loss, g_loss, d_real, d_fake, seconds
+    samples/epoch_NNN.png    the fixed-noise grid after each epoch
+    progress.gif         those grids as an animation
+    losses.png           loss curves and D's outputs
+    checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
+                         every K epochs if asked)
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+from .. import backend, checkpoint, data, optim, viz
+from . import models, objectives
+from .step import gan_step
+
+DATASETS = ("mnist", "mnist-full", "fashion", "folder", "ring", "grid")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or D output became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class Config:
+    """The settings of a run (saved as ``config.json`` and in checkpoints)."""
+    model: str = "dcgan"
+    dataset: str = "mnist"
+    data_dir: str = None
+    download: bool = False
+    limit: int = None               # use only the first N samples (tests, quick looks)
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "non-saturating"
+    label_smoothing: float = 0.0    # real label = 1 - label_smoothing (one-sided)
+    ema: float = 0.0                # EMA decay of G's weights for samples; 0 = off
+    seed: int = 0
+    backend: str = "numba"
+    latent_dim: int = 100
+    image_size: int = 28
+    channels: int = 1
+    width: int = 64
+    out: str = "runs/dcgan-mnist"
+    checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
+    samples: int = 64               # size of the fixed evaluation noise batch
+
+    def validate(self):
+        if self.model not in models.MODELS:
+            raise ValueError(f"unknown model {self.model!r}: expected one of "
+                             f"{', '.join(models.MODELS)}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}: expected one of "
+                             f"{', '.join(DATASETS)}")
+        toy_data = self.dataset in data.datasets.TOYS
+        if toy_data != (self.model == "toy"):
+            raise ValueError(f"model {self.model!r} does not fit dataset {self.dataset!r}: the "
+                             f"2D datasets (ring, grid) go with the toy model, images with "
+                             f"mlp or dcgan")
+        objectives.check(self.loss)
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"EMA decay must be in [0, 1), got {self.ema}")
+        for name in ("epochs", "batch_size", "samples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"learning rate must be positive, got {self.lr}")
+        return self
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def load_training_data(cfg, log=print):
+    """The training set as float32: images (N, C, S, S) in [-1, 1], or 2D points."""
+    if cfg.dataset in data.datasets.TOYS:
+        n = cfg.limit or 50_000
+        return data.sample_mixture(cfg.dataset, n, np.random.default_rng([cfg.seed, 7]))
+    if cfg.dataset == "mnist":
+        images, _ = data.load_mnist("test")
+    elif cfg.dataset == "mnist-full":
+        images, _ = data.load_mnist("train", download=cfg.download, log=log)
+    elif cfg.dataset == "fashion":
+        images, _ = data.load_fashion_mnist("train", cfg.data_dir, cfg.download, log=log)
+    else:
+        if not cfg.data_dir:
+            raise ValueError("dataset 'folder' needs --data-dir PATH")
+        images = data.load_folder(cfg.data_dir, cfg.image_size, cfg.channels)
+    if cfg.limit:
+        images = images[:cfg.limit]
+    return data.to_unit_range(data.fit_images(images, cfg.image_size, cfg.channels))
+
+
+def build_models(cfg):
+    if cfg.model == "toy":
+        return models.toy_gan(rng=cfg.seed)
+    kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
+              rng=cfg.seed)
+    if cfg.model == "dcgan":
+        kw["width"] = cfg.width
+    return models.build(cfg.model, **kw)
+
+
+def _finite(state):
+    return all(bool(backend.get_array_module(v).isfinite(v).all()) for k, v in state.items()
+               if v.dtype.kind == "f")
+
+
+class Trainer:
+    """Train a GAN from a :class:`Config`. ``Trainer(cfg).fit()`` runs it."""
+
+    CSV_FIELDS = ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+
+    def __init__(self, cfg, training_data=None, log=print):
+        self.cfg = cfg.validate()
+        self.log = log
+        backend.set_backend(cfg.backend)
+        self.points = cfg.model == "toy"
+        if self.points:
+            cfg.latent_dim = 2
+        host = load_training_data(cfg, log) if training_data is None else training_data
+        self.batches = data.Batches(host, cfg.batch_size, cfg.seed)
+        self.G, self.D = build_models(cfg)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_G = optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_D = optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self.ema = None
+        if cfg.ema:
+            self.ema, _ = build_models(cfg)
+            self.ema.load_state_dict(self.G.state_dict())
+        self.fixed_z = self._noise(cfg.samples, "fixed")
+        self.step = 0
+        self.elapsed = 0.0
+
+    # -- randomness: pure functions of (seed, purpose, step) ------------------
+    def _noise(self, n, purpose, step=0):
+        tag = {"fixed": 0, "train": 1, "sample": 2}[purpose]
+        z = np.random.default_rng([self.cfg.seed, tag, step]).standard_normal(
+            (n, self.cfg.latent_dim))
+        return backend.asarray(z.astype(np.float32))
+
+    @property
+    def epoch(self):
+        return self.step // self.batches.steps_per_epoch
+
+    # -- one step --------------------------------------------------------------
+    def train_step(self):
+        """One GAN step on the batch and noise of ``self.step``; returns its metrics."""
+        real = backend.asarray(self.batches.batch(self.step))
+        z = self._noise(self.cfg.batch_size, "train", self.step)
+        m = gan_step(self.G, self.D, self.opt_G, self.opt_D, real, z, self.cfg.loss,
+                     real_label=1.0 - self.cfg.label_smoothing)
+        for name, value in m.items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"step {self.step}: {name} is {value}")
+        if self.ema is not None:
+            self._update_ema()
+        self.step += 1
+        return m
+
+    def _update_ema(self):
+        d = self.cfg.ema
+        for (_, e, _), (_, g, _) in zip(self.ema.parameters(), self.G.parameters()):
+            e *= d
+            e += (1 - d) * g
+        params = {n for n, _, _ in self.G.parameters()}
+        ema_state = self.ema.state_dict()
+        for k, v in self.G.state_dict().items():       # buffers (BatchNorm's running
+            if k not in params and v.dtype.kind == "f":  # statistics) follow G exactly
+                ema_state[k][...] = v
+
+    # -- sampling --------------------------------------------------------------
+    def sample(self, z=None, n=None):
+        """Generator output for noise ``z`` (default: the fixed evaluation
+        batch), in eval mode, from the EMA weights when EMA is on. The
+        generator is back in train mode afterwards."""
+        z = self.fixed_z if z is None else z
+        if n is not None:
+            z = self._noise(n, "sample", n)
+        net = self.ema if self.ema is not None else self.G
+        net.eval()
+        try:
+            return net.forward(z)
+        finally:
+            net.train()
+
+    # -- checkpoints -------------------------------------------------------------
+    def state(self):
+        arrays = {**checkpoint.prefixed("G", self.G.state_dict()),
+                  **checkpoint.prefixed("D", self.D.state_dict()),
+                  **checkpoint.prefixed("optG", self.opt_G.state_dict()),
+                  **checkpoint.prefixed("optD", self.opt_D.state_dict())}
+        if self.ema is not None:
+            arrays.update(checkpoint.prefixed("EMA", self.ema.state_dict()))
+        meta = {"config": self.cfg.to_dict(), "step": self.step, "epoch": self.epoch,
+                "elapsed": self.elapsed, "minigan": _version()}
+        return arrays, meta
+
+    def save_checkpoint(self, path):
+        arrays, meta = self.state()
+        if not _finite({k: v for k, v in arrays.items() if not k.startswith("opt")}):
+            raise TrainingDiverged(f"step {self.step}: the weights are not finite; "
+                                   f"{path} was not overwritten")
+        checkpoint.save(path, arrays, meta)
+
+    def load_checkpoint(self, path):
+        """Restore everything from ``path`` (made by a run of the same model)."""
+        arrays, meta = checkpoint.load(path)
+        saved = meta.get("config", {})
+        for key in ("model", "latent_dim", "image_size", "channels", "width", "dataset"):
+            if saved.get(key) != getattr(self.cfg, key):
+                raise checkpoint.CheckpointError(
+                    f"{path}: checkpoint has {key}={saved.get(key)!r}, this run has "
+                    f"{key}={getattr(self.cfg, key)!r}")
+        try:
+            self.G.load_state_dict(checkpoint.split(arrays, "G"))
+            self.D.load_state_dict(checkpoint.split(arrays, "D"))
+            self.opt_G.load_state_dict(checkpoint.split(arrays, "optG"))
+            self.opt_D.load_state_dict(checkpoint.split(arrays, "optD"))
+            if self.ema is not None:
+                ema = checkpoint.split(arrays, "EMA")
+                self.ema.load_state_dict(ema or checkpoint.split(arrays, "G"))
+        except ValueError as e:
+            raise checkpoint.CheckpointError(f"{path}: {e}") from None
+        self.step, self.elapsed = int(meta["step"]), float(meta.get("elapsed", 0.0))
+        return meta
+
+    @classmethod
+    def from_checkpoint(cls, path, log=print, **overrides):
+        """A trainer with the config and state stored in ``path`` (``overrides``
+        change settings such as ``epochs`` or ``out``)."""
+        _, meta = checkpoint.load(path)
+        cfg = Config.from_dict({**meta["config"], **overrides})
+        trainer = cls(cfg, log=log)
+        trainer.load_checkpoint(path)
+        return trainer
+
+    # -- the loop ----------------------------------------------------------------
+    def paths(self):
+        out = self.cfg.out
+        return {"config": os.path.join(out, "config.json"), "log": os.path.join(out, "log.csv"),
+                "samples": os.path.join(out, "samples"), "gif": os.path.join(out, "progress.gif"),
+                "losses": os.path.join(out, "losses.png"),
+                "checkpoint": os.path.join(out, "checkpoint.npz")}
+
+    def _open_log(self):
+        """The CSV log, trimmed to the rows before ``self.step`` (a resumed run
+        rewrites what the interrupted one logged after its checkpoint)."""
+        path = self.paths()["log"]
+        rows = []
+        if self.step and os.path.exists(path):
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) < self.step]
+        f = open(path, "w", newline="")
+        writer = csv.DictWriter(f, fieldnames=self.CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        return f, writer
+
+    def fit(self, epochs=None, progress=True):
+        """Train until ``epochs`` (default: the config's) are complete."""
+        cfg, paths = self.cfg, self.paths()
+        epochs = epochs or cfg.epochs
+        os.makedirs(paths["samples"], exist_ok=True)
+        with open(paths["config"], "w") as f:
+            json.dump(cfg.to_dict(), f, indent=1)
+        spe = self.batches.steps_per_epoch
+        total = epochs * spe
+        f, writer = self._open_log()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True)
+        try:
+            while self.step < total:
+                t0 = time.perf_counter()
+                epoch = self.epoch
+                try:
+                    m = self.train_step()
+                except TrainingDiverged as e:
+                    last = paths["checkpoint"]
+                    keep = (f"the last good checkpoint is {last}" if os.path.exists(last)
+                            else "no checkpoint had been written yet")
+                    raise TrainingDiverged(f"{e}; training stopped, {keep}") from None
+                self.elapsed += time.perf_counter() - t0
+                writer.writerow({"step": self.step - 1, "epoch": epoch,
+                                 **{k: f"{v:.6g}" for k, v in m.items()},
+                                 "seconds": f"{self.elapsed:.3f}"})
+                if bar is not None:
+                    bar.set_description(f"epoch {epoch + 1}/{epochs}")
+                    bar.set_postfix(d=f"{m['d_loss']:.3f}", g=f"{m['g_loss']:.3f}")
+                    bar.update(1)
+                if self.step % spe == 0:
+                    f.flush()
+                    self.end_of_epoch()
+        finally:
+            f.close()
+            if bar is not None:
+                bar.close()
+        return self
+
+    def end_of_epoch(self):
+        """Pictures and checkpoints after each epoch."""
+        cfg, paths = self.cfg, self.paths()
+        epoch = self.epoch
+        frame = os.path.join(paths["samples"], f"epoch_{epoch:03d}.png")
+        out = self.sample()
+        if self.points:
+            means = data.datasets.TOYS[cfg.dataset][0]()
+            viz.save_points(frame, out, means, title=f"epoch {epoch}",
+                            lim=1.5 if cfg.dataset == "ring" else 6)
+        else:
+            viz.save_grid(frame, out)
+        frames = sorted(os.path.join(paths["samples"], p) for p in os.listdir(paths["samples"])
+                        if p.startswith("epoch_") and p.endswith(".png"))
+        viz.make_gif(paths["gif"], frames)
+        self.plot_losses()
+        self.save_checkpoint(paths["checkpoint"])
+        if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
+            self.save_checkpoint(os.path.join(cfg.out, f"checkpoint_epoch_{epoch:03d}.npz"))
+
+    def plot_losses(self):
+        paths = self.paths()
+        with open(paths["log"], newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            return
+        col = {k: [float(r[k]) for r in rows] for k in self.CSV_FIELDS}
+        viz.plot_losses(paths["losses"], col["step"], col["d_loss"], col["g_loss"],
+                        col["d_real"], col["d_fake"])
+
+
+def _version():
+    from .. import __version__
+    return __version__

@@ -1,0 +1,112 @@
+"""Pictures: sample grids, loss curves, the GIF of training, 2D scatter plots.
+
+Files are written atomically (temporary file, then rename) so that a viewer
+refreshing them during training never sees half a picture.
+"""
+
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import backend  # noqa: E402
+
+
+def _atomic(path, write):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    ext = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ext, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def image_grid(images, nrow=None, pad=2):
+    """(N, C, H, W) images in [-1, 1] -> one uint8 (rows*H, cols*W, C) grid."""
+    x = backend.to_numpy(images).astype(np.float32)
+    N, C, H, W = x.shape
+    nrow = nrow or int(np.ceil(np.sqrt(N)))
+    ncol = int(np.ceil(N / nrow))
+    grid = np.full((ncol * (H + pad) + pad, nrow * (W + pad) + pad, C), 255, np.uint8)
+    pix = np.clip((x + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    for k in range(N):
+        r, c = divmod(k, nrow)
+        grid[pad + r * (H + pad):pad + r * (H + pad) + H,
+             pad + c * (W + pad):pad + c * (W + pad) + W] = pix[k]
+    return grid
+
+
+def save_grid(path, images, nrow=None):
+    """Save (N, C, H, W) images in [-1, 1] as one PNG grid."""
+    grid = image_grid(images, nrow)
+    img = grid[..., 0] if grid.shape[2] == 1 else grid
+    _atomic(path, lambda p: plt.imsave(p, img, cmap="gray", vmin=0, vmax=255))
+
+
+def save_points(path, points, means=None, title=None, lim=None):
+    """Scatter plot of 2D samples (and the mixture's means) as a PNG."""
+    pts = backend.to_numpy(points)
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.5, label="generated")
+    if means is not None:
+        ax.scatter(means[:, 0], means[:, 1], s=30, c="red", marker="x", label="modes")
+    if lim:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    _atomic(path, lambda p: fig.savefig(p))
+    plt.close(fig)
+
+
+def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25):
+    """D and G losses (moving average over ``smooth`` steps) and, if given,
+    mean D(x) and D(G(z)), against the step."""
+    def ma(v):
+        v = np.asarray(v, np.float64)
+        if len(v) < smooth:
+            return v
+        return np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+
+    steps = np.asarray(steps)
+    s = steps[len(steps) - len(ma(d_loss)):]
+    panels = 2 if d_real is not None else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(7, 3 * panels), dpi=100, sharex=True)
+    axes = np.atleast_1d(axes)
+    axes[0].plot(s, ma(d_loss), label="D loss")
+    axes[0].plot(s, ma(g_loss), label="G loss")
+    axes[0].set_ylabel("loss")
+    axes[0].legend()
+    if d_real is not None:
+        axes[1].plot(s, ma(d_real), label="mean D(x)")
+        axes[1].plot(s, ma(d_fake), label="mean D(G(z))")
+        axes[1].set_ylim(0, 1)
+        axes[1].set_ylabel("probability")
+        axes[1].legend()
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    _atomic(path, lambda p: fig.savefig(p))
+    plt.close(fig)
+
+
+def make_gif(path, frames, seconds_per_frame=0.4):
+    """An animated GIF of the PNG files ``frames`` (Pillow, matplotlib's own
+    image dependency), looping forever."""
+    from PIL import Image
+    images = [Image.open(f).convert("RGB") for f in frames]
+    if not images:
+        return
+    _atomic(path, lambda p: images[0].save(p, format="GIF", save_all=True,
+                                           append_images=images[1:],
+                                           duration=int(1000 * seconds_per_frame), loop=0))
