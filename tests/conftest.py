@@ -29,6 +29,15 @@ def _available(name):
         return False
 
 
+@pytest.fixture(autouse=True)
+def _restore_backend():
+    """Whatever a test switches to (the trainer sets its own), the next test
+    starts on the backend that was active before."""
+    before = backend.get_backend()
+    yield
+    backend.set_backend(before)
+
+
 @pytest.fixture(params=list(backend.BACKENDS))
 def backend_name(request):
     name = request.param

@@ -1,0 +1,60 @@
+"""The minigan command: training, sampling, and one-line errors."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minigan.cli import main
+
+
+def run(capsys, *argv):
+    """(exit status, stdout, stderr) of ``minigan ARGV`` (argparse's exits included)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_then_sample(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    code, text, _ = run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32",
+                        "--epochs", "1", "--out", out, "--no-progress", "--backend", "numpy")
+    assert code == 0 and "training mlp on mnist (64 samples" in text
+    ckpt = os.path.join(out, "checkpoint.npz")
+    code, text, _ = run(capsys, "sample", ckpt, "--n", "5", "--out", str(tmp_path / "s.npy"))
+    assert code == 0
+    samples = np.load(tmp_path / "s.npy")
+    assert samples.shape == (5, 1, 28, 28) and np.abs(samples).max() <= 1
+    code, _, _ = run(capsys, "sample", ckpt, "--out", str(tmp_path / "grid.png"))
+    assert code == 0 and os.path.getsize(tmp_path / "grid.png") > 0
+    code, text, _ = run(capsys, "train", "--resume", ckpt, "--epochs", "2", "--no-progress")
+    assert code == 0 and "resumed" in text and "at step 2" in text
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+    (["train", "--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
+    (["train", "--model", "toy", "--dataset", "mnist"], "model 'toy' does not fit dataset"),
+    (["train", "--dataset", "folder"], "dataset 'folder' needs --data-dir PATH"),
+    (["train", "--dataset", "folder", "--data-dir", "/nonexistent"],
+     "image folder /nonexistent does not exist"),
+    (["sample", "/nonexistent/c.npz"], "checkpoint /nonexistent/c.npz does not exist"),
+    (["train", "--resume", "/nonexistent/c.npz"], "checkpoint /nonexistent/c.npz does not exist"),
+    (["train", "--label-smoothing", "0.7"], "label smoothing must be in [0, 0.5), got 0.7"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_errors_are_one_line_and_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "minigan", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "train" in out.stdout and "sample" in out.stdout

@@ -1,0 +1,136 @@
+"""The trainer: determinism, bit-for-bit resume, EMA, sampling modes,
+the NaN guard, the run folder."""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from minigan import backend, checkpoint
+from minigan.gan import Config, Trainer, TrainingDiverged
+
+pytestmark = pytest.mark.usefixtures("backend_name")
+
+
+def tiny(tmp_path, backend_name, **kw):
+    """A small DCGAN on 48 bundled digits, batch 16: 3 steps per epoch."""
+    base = dict(model="dcgan", width=4, latent_dim=8, limit=48, batch_size=16, epochs=2,
+                samples=4, out=str(tmp_path / "run"), backend=backend_name)
+    return Config(**{**base, **kw})
+
+
+def all_state(trainer):
+    arrays, _ = trainer.state()
+    return {k: backend.to_numpy(v).copy() for k, v in arrays.items()}
+
+
+def assert_same_state(a, b):
+    assert set(a) == set(b)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_resume_continues_bit_for_bit(tmp_path, backend_name):
+    N, k = 7, 3
+    straight = Trainer(tiny(tmp_path, backend_name, ema=0.9))
+    for _ in range(N):
+        straight.train_step()
+
+    first = Trainer(tiny(tmp_path, backend_name, ema=0.9))
+    for _ in range(k):
+        first.train_step()
+    first.save_checkpoint(tmp_path / "k.npz")
+    resumed = Trainer(tiny(tmp_path, backend_name, ema=0.9))
+    resumed.load_checkpoint(tmp_path / "k.npz")
+    assert resumed.step == k
+    for _ in range(N - k):
+        resumed.train_step()
+    assert_same_state(all_state(straight), all_state(resumed))
+
+
+def test_same_seed_same_run_other_seed_other_run(tmp_path, backend_name):
+    a, b, c = (Trainer(tiny(tmp_path, backend_name, seed=s)) for s in (1, 1, 2))
+    for t in (a, b, c):
+        for _ in range(2):
+            t.train_step()
+    assert_same_state(all_state(a), all_state(b))
+    assert not np.array_equal(all_state(a)["G.0.W"], all_state(c)["G.0.W"])
+
+
+def test_sampling_uses_eval_mode_and_returns_to_train(tmp_path, backend_name):
+    t = Trainer(tiny(tmp_path, backend_name))
+    t.train_step()
+    out = backend.to_numpy(t.sample())
+    assert all(layer.training for layer in t.G)
+    t.G.eval()
+    expected = backend.to_numpy(t.G.forward(t.fixed_z))
+    t.G.train()
+    np.testing.assert_array_equal(out, expected)
+    assert out.shape == (4, 1, 28, 28) and np.abs(out).max() <= 1
+
+
+def test_ema_follows_its_formula(tmp_path, backend_name):
+    t = Trainer(tiny(tmp_path, backend_name, ema=0.75))
+    before = backend.to_numpy(t.ema[0].params["W"]).copy()
+    t.train_step()
+    g = backend.to_numpy(t.G[0].params["W"])
+    np.testing.assert_allclose(backend.to_numpy(t.ema[0].params["W"]),
+                               0.75 * before + 0.25 * g, rtol=1e-6)
+    np.testing.assert_array_equal(backend.to_numpy(t.ema[1].buffers["running_mean"]),
+                                  backend.to_numpy(t.G[1].buffers["running_mean"]))
+
+
+def test_fit_writes_the_run_folder_and_resumes_from_it(tmp_path, backend_name):
+    cfg = tiny(tmp_path, backend_name, checkpoint_every=1)
+    t = Trainer(cfg).fit(epochs=1, progress=False)
+    out = cfg.out
+    assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch_001.npz",
+                                       "config.json", "log.csv", "losses.png", "progress.gif",
+                                       "samples"]
+    assert os.listdir(os.path.join(out, "samples")) == ["epoch_001.png"]
+    resumed = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"))
+    resumed.fit(epochs=2, progress=False)
+    assert resumed.step == 6 == t.step + 3
+    with open(os.path.join(out, "log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(6))
+    assert list(rows[0]) == ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds"]
+    from PIL import Image
+    assert Image.open(os.path.join(out, "progress.gif")).n_frames == 2
+
+
+def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, backend_name):
+    t = Trainer(tiny(tmp_path, backend_name)).fit(epochs=1, progress=False)
+    ckpt = os.path.join(t.cfg.out, "checkpoint.npz")
+    good = open(ckpt, "rb").read()
+    t.G[0].params["W"][...] = float("nan")
+    with pytest.raises(TrainingDiverged, match=r"step 3: (d_loss|g_loss|d_fake) is nan; "
+                                               r"training stopped, the last good checkpoint is "
+                                               r".*checkpoint.npz"):
+        t.fit(epochs=2, progress=False)
+    assert open(ckpt, "rb").read() == good
+
+
+def test_checkpoint_of_another_model_is_refused(tmp_path, backend_name):
+    t = Trainer(tiny(tmp_path, backend_name))
+    t.save_checkpoint(tmp_path / "c.npz")
+    other = Trainer(tiny(tmp_path, backend_name, width=8))
+    with pytest.raises(checkpoint.CheckpointError, match=r"c.npz: checkpoint has width=4, this "
+                                                         r"run has width=8"):
+        other.load_checkpoint(tmp_path / "c.npz")
+
+
+@pytest.mark.parametrize("loss", ["minimax", "least-squares"])
+def test_other_objectives_and_label_smoothing_train(tmp_path, backend_name, loss):
+    t = Trainer(tiny(tmp_path, backend_name, loss=loss, label_smoothing=0.1))
+    m = [t.train_step() for _ in range(3)]
+    assert all(np.isfinite(list(x.values())).all() for x in m)
+
+
+def test_toy_gan_on_the_ring(tmp_path, backend_name):
+    cfg = Config(model="toy", dataset="ring", limit=512, batch_size=64, epochs=1, samples=256,
+                 out=str(tmp_path / "toy"), backend=backend_name)
+    t = Trainer(cfg).fit(progress=False)
+    assert backend.to_numpy(t.sample()).shape == (256, 2)
+    assert os.path.exists(os.path.join(cfg.out, "samples", "epoch_001.png"))
