@@ -17,7 +17,7 @@ Where things live (read them in this order):
 
 from . import backend, functional, gradcheck, init, kernels, layers, optim
 from .backend import get_backend, set_backend, use_backend
-from .functional.losses import bce, bce_with_logits, mse
+from .functional.losses import bce, bce_with_logits, mse, softmax_cross_entropy
 from .layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, Layer,
                      LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh)
 
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "backend", "functional", "gradcheck", "init", "kernels", "layers", "optim",
     "get_backend", "set_backend", "use_backend",
-    "bce", "bce_with_logits", "mse",
+    "bce", "bce_with_logits", "mse", "softmax_cross_entropy",
     "Layer", "Dense", "Conv2D", "ConvTranspose2D", "BatchNorm", "Dropout", "ReLU", "LeakyReLU",
     "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential",
 ]

@@ -4,6 +4,7 @@ Subcommands:
 
 ``minigan train``       train a GAN (default: DCGAN on the bundled MNIST digits)
 ``minigan sample CKPT`` a grid PNG (or raw .npy samples) from a checkpoint
+``minigan evaluate CKPT`` classifier FID / IS / coverage (or 2D mode metrics)
 ``minigan gradcheck``   gradient-check every layer and loss, print the table
 
 Bad flags, missing files and unknown data sets print one line on stderr and
@@ -77,17 +78,17 @@ def cmd_train(args):
         trainer = Trainer.from_checkpoint(args.resume, **overrides)
         print(f"resumed {args.resume} at step {trainer.step} (epoch {trainer.epoch})")
     else:
-        d = Config()
-        model = args.model or d.model
-        dataset = args.dataset or ({"toy": "ring"}.get(model, d.dataset))
-        cfg = Config(model=model, dataset=dataset, data_dir=args.data_dir,
-                     download=args.download, limit=args.limit,
-                     epochs=args.epochs or (30 if model == "toy" else d.epochs),
-                     batch_size=args.batch_size, lr=args.lr, loss=args.loss,
-                     label_smoothing=args.label_smoothing, ema=args.ema, seed=args.seed,
-                     backend=args.backend, image_size=args.image_size,
-                     channels=args.channels, checkpoint_every=args.checkpoint_every,
-                     out=args.out or os.path.join("runs", args.name or f"{model}-{dataset}"))
+        model = args.model or "dcgan"
+        dataset = args.dataset or ("ring" if model == "toy" else "mnist")
+        given = {k: getattr(args, k) for k in (
+            "data_dir", "limit", "epochs", "batch_size", "lr", "loss", "label_smoothing", "ema",
+            "seed", "backend", "image_size", "channels", "checkpoint_every", "eval_every")
+            if getattr(args, k) is not None}
+        if model == "toy":
+            given = {"epochs": 30, "batch_size": 256, "ema": 0.0, **given}
+        cfg = Config(model=model, dataset=dataset, download=args.download,
+                     out=args.out or os.path.join("runs", args.name or f"{model}-{dataset}"),
+                     **given)
         trainer = Trainer(cfg)
     cfg = trainer.cfg
     print(f"training {cfg.model} on {cfg.dataset} ({len(trainer.batches.data)} samples, "
@@ -119,6 +120,26 @@ def cmd_sample(args):
     return 0
 
 
+def cmd_evaluate(args):
+    from minigan.gan.trainer import Trainer
+    from minigan.metrics.evaluate import Evaluator
+    trainer = Trainer.from_checkpoint(args.checkpoint, log=lambda *a: None,
+                                      **({"backend": args.backend} if args.backend else {}))
+    cfg = trainer.cfg
+    kind = cfg.dataset if trainer.points else "images"
+    if kind == "images" and (cfg.image_size, cfg.channels) != (28, 1):
+        raise ValueError(f"the evaluator scores 28x28 grayscale digits; this model makes "
+                         f"{cfg.image_size}x{cfg.image_size}x{cfg.channels} images")
+    ev = Evaluator(kind, args.n, args.seed)
+    gen, ref = ev.score(trainer.sample, cfg.latent_dim), ev.reference()
+    print(f"{args.checkpoint}: step {trainer.step}, {args.n} generated samples vs "
+          f"{'real digits' if kind == 'images' else 'the mixture'}")
+    print(f"  {'score':<20}{'generated':>12}{'real':>12}")
+    for k in gen:
+        print(f"  {k:<20}{gen[k]:>12.4g}{ref[k]:>12.4g}")
+    return 0
+
+
 def build_parser():
     from minigan.gan.models import MODELS
     from minigan.gan.objectives import OBJECTIVES
@@ -136,20 +157,24 @@ def build_parser():
     p.add_argument("--download", action="store_true", help="allow downloading the data set")
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.add_argument("--epochs", type=int, help="default 12 (toy: 30)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--loss", choices=OBJECTIVES, default="non-saturating")
-    p.add_argument("--label-smoothing", type=float, default=0.0,
-                   help="one-sided: real label = 1 - this (e.g. 0.1)")
-    p.add_argument("--ema", type=float, default=0.0, help="EMA decay of G for samples (0.999)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["numpy", "numba", "cupy"], default="numba")
-    p.add_argument("--image-size", type=int, choices=[28, 32, 64], default=28)
-    p.add_argument("--channels", type=int, choices=[1, 3], default=1)
-    p.add_argument("--checkpoint-every", type=int, default=0, metavar="K",
+    p.add_argument("--batch-size", type=int, help="default 32 (toy: 256)")
+    p.add_argument("--lr", type=float, help="Adam learning rate, default 2e-4")
+    p.add_argument("--loss", choices=OBJECTIVES, help="default non-saturating")
+    p.add_argument("--label-smoothing", type=float,
+                   help="one-sided: real label = 1 - this (e.g. 0.1); default 0")
+    p.add_argument("--ema", type=float,
+                   help="EMA decay of G's weights for samples; default 0.999 (toy: 0), 0 = off")
+    p.add_argument("--seed", type=int, help="default 0")
+    p.add_argument("--backend", choices=["numpy", "numba", "cupy"], help="default numba")
+    p.add_argument("--image-size", type=int, choices=[28, 32, 64], help="default 28")
+    p.add_argument("--channels", type=int, choices=[1, 3], help="default 1")
+    p.add_argument("--checkpoint-every", type=int, metavar="K",
                    help="also keep a checkpoint every K epochs")
     p.add_argument("--name", help="run name: output in runs/NAME")
     p.add_argument("--out", help="output folder (overrides --name)")
+    p.add_argument("--eval-every", type=int, metavar="K",
+                   help="score the generator every K epochs into metrics.csv (default: every "
+                        "epoch for MNIST digits and 2D mixtures; 0 = never)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
@@ -161,6 +186,13 @@ def build_parser():
     p.add_argument("--out", help="PATH.png (grid) or PATH.npy (raw samples in [-1, 1])")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"])
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("evaluate", help="score a checkpoint next to the real data's own scores")
+    p.add_argument("checkpoint")
+    p.add_argument("--n", type=int, default=5000, help="samples to score (default 5000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["numpy", "numba", "cupy"])
+    p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("gradcheck", help="gradient-check every layer and loss")
     p.add_argument("--backend", default="numpy", choices=["numpy", "numba", "cupy"])
     p.add_argument("--seed", type=int, default=0)

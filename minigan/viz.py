@@ -100,6 +100,18 @@ def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25
     plt.close(fig)
 
 
+def plot_metric(path, epochs, values, name):
+    """One score against the epoch (e.g. the classifier FID falling)."""
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
+    ax.plot(epochs, values, marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(name)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _atomic(path, lambda p: fig.savefig(p))
+    plt.close(fig)
+
+
 def make_gif(path, frames, seconds_per_frame=0.4):
     """An animated GIF of the PNG files ``frames`` (Pillow, matplotlib's own
     image dependency), looping forever."""

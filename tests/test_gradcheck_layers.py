@@ -140,6 +140,12 @@ def test_bce_on_probabilities(rng):
     assert_all_small(gradcheck.check_loss(mg.bce, p, arr(rng.uniform(size=(6, 2)))))
 
 
+def test_softmax_cross_entropy(rng):
+    x = arr(3 * rng.standard_normal((6, 4)))
+    labels = arr(rng.integers(0, 4, 6))
+    assert_all_small(gradcheck.check_loss(mg.softmax_cross_entropy, x, labels))
+
+
 def test_mse(rng):
     assert_all_small(gradcheck.check_loss(mg.mse, arr(rng.standard_normal((5, 3))), 1.0))
 

@@ -20,7 +20,7 @@ from .conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
                    conv_transpose2d_forward, conv_transpose_output_size)
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
-from .losses import bce, bce_with_logits, mse
+from .losses import bce, bce_with_logits, mse, softmax_cross_entropy
 
 __all__ = [
     "dense_forward", "dense_backward",
@@ -30,5 +30,5 @@ __all__ = [
     "sigmoid_forward", "sigmoid_backward",
     "batchnorm_forward", "batchnorm_backward",
     "dropout_forward", "dropout_backward",
-    "bce_with_logits", "bce", "mse",
+    "bce_with_logits", "bce", "mse", "softmax_cross_entropy",
 ]

@@ -49,6 +49,32 @@ def bce(p, target, eps=1e-7):
     return float(loss), dp
 
 
+def softmax_cross_entropy(x, labels):
+    """Mean cross-entropy of logits ``x`` (N, K) against integer ``labels`` (N,)::
+
+        loss = mean_n( logsumexp(x[n]) - x[n, labels[n]] )
+        dloss/dx = (softmax(x) - onehot(labels)) / N
+
+    ``logsumexp`` subtracts each row's maximum first, so nothing overflows.
+    (For the evaluator classifier of ``minigan.metrics``.)"""
+    xp = backend.get_array_module(x)
+    if x.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy: expected logits of shape (N, K), got "
+                         f"{tuple(x.shape)}")
+    labels = xp.asarray(labels)
+    if labels.shape != (x.shape[0],):
+        raise ValueError(f"softmax_cross_entropy: expected labels of shape ({x.shape[0]},), "
+                         f"got {tuple(labels.shape)}")
+    shifted = x - x.max(axis=1, keepdims=True)
+    e = xp.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    rows = xp.arange(x.shape[0])
+    loss = (xp.log(total[:, 0]) - shifted[rows, labels]).sum(dtype="float64") / x.shape[0]
+    dx = e / total
+    dx[rows, labels] -= 1
+    return float(loss), (dx / x.shape[0]).astype(x.dtype, copy=False)
+
+
 def mse(x, target):
     """Mean squared error ``mean((x - t)**2)`` (least-squares GANs). Gradient
     ``2 (x - t) / n``."""

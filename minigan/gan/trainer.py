@@ -45,13 +45,13 @@ class Config:
     download: bool = False
     limit: int = None               # use only the first N samples (tests, quick looks)
     epochs: int = 12
-    batch_size: int = 64
+    batch_size: int = 32
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     loss: str = "non-saturating"
     label_smoothing: float = 0.0    # real label = 1 - label_smoothing (one-sided)
-    ema: float = 0.0                # EMA decay of G's weights for samples; 0 = off
+    ema: float = 0.999              # EMA decay of G's weights for samples; 0 = off
     seed: int = 0
     backend: str = "numba"
     latent_dim: int = 100
@@ -61,6 +61,9 @@ class Config:
     out: str = "runs/dcgan-mnist"
     checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
     samples: int = 64               # size of the fixed evaluation noise batch
+    eval_every: int = None          # score G every K epochs (metrics.csv); None: every
+                                    # epoch where the data can be scored, else never
+    eval_samples: int = 2000        # samples per evaluation
 
     def validate(self):
         if self.model not in models.MODELS:
@@ -82,6 +85,14 @@ class Config:
         for name in ("epochs", "batch_size", "samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        scoreable = toy_data or (self.dataset in ("mnist", "mnist-full") and
+                                 self.image_size == 28 and self.channels == 1)
+        if self.eval_every is None:
+            self.eval_every = 1 if scoreable else 0
+        if self.eval_every and not scoreable:
+            raise ValueError("--eval-every scores MNIST digits (28x28, 1 channel) or the 2D "
+                             f"mixtures; it cannot score dataset {self.dataset!r} at "
+                             f"{self.image_size}x{self.image_size}x{self.channels}")
         if self.lr <= 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         return self
@@ -153,6 +164,7 @@ class Trainer:
             self.ema, _ = build_models(cfg)
             self.ema.load_state_dict(self.G.state_dict())
         self.fixed_z = self._noise(cfg.samples, "fixed")
+        self._evaluator = None
         self.step = 0
         self.elapsed = 0.0
 
@@ -265,6 +277,8 @@ class Trainer:
         return {"config": os.path.join(out, "config.json"), "log": os.path.join(out, "log.csv"),
                 "samples": os.path.join(out, "samples"), "gif": os.path.join(out, "progress.gif"),
                 "losses": os.path.join(out, "losses.png"),
+                "metrics": os.path.join(out, "metrics.csv"),
+                "metrics_plot": os.path.join(out, "metrics.png"),
                 "checkpoint": os.path.join(out, "checkpoint.npz")}
 
     def _open_log(self):
@@ -339,9 +353,38 @@ class Trainer:
                         if p.startswith("epoch_") and p.endswith(".png"))
         viz.make_gif(paths["gif"], frames)
         self.plot_losses()
+        if cfg.eval_every and epoch % cfg.eval_every == 0:
+            self.evaluate_epoch(epoch)
         self.save_checkpoint(paths["checkpoint"])
         if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
             self.save_checkpoint(os.path.join(cfg.out, f"checkpoint_epoch_{epoch:03d}.npz"))
+
+    def evaluate(self, n=None):
+        """Scores of the generator (``metrics.evaluate``), a dict of floats."""
+        from ..metrics.evaluate import Evaluator
+        n = n or self.cfg.eval_samples
+        if self._evaluator is None or self._evaluator.n != n:
+            kind = self.cfg.dataset if self.points else "images"
+            self._evaluator = Evaluator(kind, n, self.cfg.seed)
+        return self._evaluator.score(self.sample, self.cfg.latent_dim)
+
+    def evaluate_epoch(self, epoch):
+        """Append this epoch's scores to metrics.csv and plot them."""
+        paths = self.paths()
+        row = {"epoch": epoch, "step": self.step, **self.evaluate()}
+        rows = []
+        if os.path.exists(paths["metrics"]):
+            with open(paths["metrics"], newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < epoch]
+        rows.append(row)
+        with open(paths["metrics"], "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer.writeheader()
+            writer.writerows(rows)
+        key = "modes_captured" if self.points else "fid"
+        viz.plot_metric(paths["metrics_plot"], [int(r["epoch"]) for r in rows],
+                        [float(r[key]) for r in rows], key)
+        return row
 
     def plot_losses(self):
         paths = self.paths()
