@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("backend_name")
 def tiny(tmp_path, backend_name, **kw):
     """A small DCGAN on 48 bundled digits, batch 16: 3 steps per epoch."""
     base = dict(model="dcgan", width=4, latent_dim=8, limit=48, batch_size=16, epochs=2,
-                samples=4, out=str(tmp_path / "run"), backend=backend_name)
+                samples=4, eval_samples=200, out=str(tmp_path / "run"), backend=backend_name)
     return Config(**{**base, **kw})
 
 
@@ -59,7 +59,7 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path, backend_name):
 
 
 def test_sampling_uses_eval_mode_and_returns_to_train(tmp_path, backend_name):
-    t = Trainer(tiny(tmp_path, backend_name))
+    t = Trainer(tiny(tmp_path, backend_name, ema=0.0))        # samples from G itself
     t.train_step()
     out = backend.to_numpy(t.sample())
     assert all(layer.training for layer in t.G)
@@ -86,8 +86,8 @@ def test_fit_writes_the_run_folder_and_resumes_from_it(tmp_path, backend_name):
     t = Trainer(cfg).fit(epochs=1, progress=False)
     out = cfg.out
     assert sorted(os.listdir(out)) == ["checkpoint.npz", "checkpoint_epoch_001.npz",
-                                       "config.json", "log.csv", "losses.png", "progress.gif",
-                                       "samples"]
+                                       "config.json", "log.csv", "losses.png", "metrics.csv",
+                                       "metrics.png", "progress.gif", "samples"]
     assert os.listdir(os.path.join(out, "samples")) == ["epoch_001.png"]
     resumed = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"))
     resumed.fit(epochs=2, progress=False)
@@ -98,6 +98,10 @@ def test_fit_writes_the_run_folder_and_resumes_from_it(tmp_path, backend_name):
     assert list(rows[0]) == ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds"]
     from PIL import Image
     assert Image.open(os.path.join(out, "progress.gif")).n_frames == 2
+    with open(os.path.join(out, "metrics.csv")) as f:
+        scores = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in scores] == [1, 2]
+    assert all(float(r["fid"]) > 0 and 1 <= float(r["is_mean"]) <= 10 for r in scores)
 
 
 def test_nan_guard_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path, backend_name):

@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from .. import backend, checkpoint, data, optim, viz
+from ..kernels import workspace
 from . import models, objectives
 from .step import gan_step
 
@@ -363,10 +364,13 @@ class Trainer:
         """Scores of the generator (``metrics.evaluate``), a dict of floats."""
         from ..metrics.evaluate import Evaluator
         n = n or self.cfg.eval_samples
-        if self._evaluator is None or self._evaluator.n != n:
-            kind = self.cfg.dataset if self.points else "images"
-            self._evaluator = Evaluator(kind, n, self.cfg.seed)
-        return self._evaluator.score(self.sample, self.cfg.latent_dim)
+        try:
+            if self._evaluator is None or self._evaluator.n != n:
+                kind = self.cfg.dataset if self.points else "images"
+                self._evaluator = Evaluator(kind, n, self.cfg.seed)
+            return self._evaluator.score(self.sample, self.cfg.latent_dim)
+        finally:
+            workspace.clear()      # scratch of shapes that training will not use again
 
     def evaluate_epoch(self, epoch):
         """Append this epoch's scores to metrics.csv and plot them."""

@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 MIN_BYTES = 1 << 20
-BUDGET_BYTES = 4 << 30
+BUDGET_BYTES = 1 << 30        # the dcgan step at batch 256 pools about 400 MB
 
 _blocks = OrderedDict()            # key -> 1-D uint8 array; most recently used last
 _keys = iter(range(1 << 62))

@@ -19,7 +19,7 @@ from ..layers import Conv2D, Dense, Dropout, Flatten, ReLU, Sequential
 
 WEIGHTS = "evaluator.npz"
 WEIGHTS_SHA256 = "aaef4b944a9b2d99688138102fdcf52bda9de6c819430cef83e0f6a7547dad19"
-FEATURES = 6               # index of the ReLU whose output is the feature vector
+FEATURES = 8               # index of the ReLU after Dense(3136 -> 64): the features
 
 
 def build(rng=0):
@@ -50,7 +50,7 @@ def load(path=None):
     return net.eval()
 
 
-def features_and_probs(net, images, batch=500):
+def features_and_probs(net, images, batch=100):
     """Penultimate features (N, 64) and class probabilities (N, 10), float64,
     of images in [-1, 1], shape (N, 1, 28, 28)."""
     feats, probs = [], []

@@ -36,6 +36,8 @@ def real_digits(n, seed=0):
 class Evaluator:
     """Scores generators of one kind (``"images"`` or a 2D mixture name)."""
 
+    CHUNK = 100          # samples generated at a time (bounds the scratch memory)
+
     def __init__(self, kind="images", n=5000, seed=0):
         self.kind, self.n, self.seed = kind, n, seed
         if kind == "images":
@@ -57,8 +59,8 @@ class Evaluator:
         """Scores of ``generate(z)`` over ``n`` samples of seeded (n, latent_dim) noise."""
         out = []
         rng = np.random.default_rng([self.seed, 5])
-        for i in range(0, self.n, 500):
-            z = rng.standard_normal((min(500, self.n - i), latent_dim))
+        for i in range(0, self.n, self.CHUNK):
+            z = rng.standard_normal((min(self.CHUNK, self.n - i), latent_dim))
             out.append(backend.to_numpy(generate(backend.asarray(z.astype(np.float32)))))
         samples = np.concatenate(out)
         if self.kind == "images":

@@ -1,0 +1,191 @@
+# %% [markdown]
+# # Lesson 14 — GAN bugs you will meet
+#
+# **Goal.** Five classic bugs, each planted on purpose, each with the
+# symptom it causes (measured) and the fix. Most of them do not crash: the
+# code runs and the samples are quietly bad, which is why they survive.
+
+# %%
+import numpy as np
+
+from _common import out, size
+
+import minigan as mg
+from minigan import data, gan, metrics, optim
+
+STEPS = size(2500, 30)
+MEANS = data.ring_means()
+
+
+def ring_run(step_fn, seed=0, steps=STEPS, **opt_kw):
+    """Train the toy GAN on the ring with ``step_fn``; return modes captured
+    and the final mean D(x), D(G(z))."""
+    G, D = gan.toy_gan(rng=seed)
+    kw = {"lr": 2e-4, "betas": (0.5, 0.999), **opt_kw}
+    oG, oD = optim.Adam(G.parameters(), **kw), optim.Adam(D.parameters(), **kw)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        m = step_fn(G, D, oG, oD, data.sample_mixture("ring", 256, rng),
+                    rng.standard_normal((256, 2)).astype(np.float32))
+    pts = G.forward(rng.standard_normal((2000, 2)).astype(np.float32))
+    return metrics.mode_metrics(pts, MEANS, 0.01)["modes_captured"], m
+
+
+def correct_step(G, D, oG, oD, real, z):
+    return gan.gan_step(G, D, oG, oD, real, z)
+
+
+# %% [markdown]
+# ## Bug 1: real and fake labels swapped in D's loss
+#
+# **Symptom:** D learns to call real data fake: mean D(x) near 0. G's
+# non-saturating loss then pushes samples *away* from the data.
+# **Fix:** targets 1 for real, 0 for fake (`gan.objectives.d_real_loss`).
+
+# %%
+def swapped_labels(G, D, oG, oD, real, z):
+    fake = G.forward(z)
+    D.zero_grad()
+    logits_real = D.forward(real)
+    _, dl = mg.bce_with_logits(logits_real, 0.0)                       # wrong: 0 for real
+    D.backward(dl, input_grad=False)
+    _, dl = mg.bce_with_logits(D.forward(fake), 1.0)                   # wrong: 1 for fake
+    D.backward(dl, input_grad=False)
+    oD.step()
+    G.zero_grad()
+    _, dl = mg.bce_with_logits(D.forward(fake), 1.0)
+    G.backward(D.backward(dl, param_grads=False), input_grad=False)
+    oG.step()
+    return {"d_real": float((1 / (1 + np.exp(-logits_real))).mean())}
+
+
+good = ring_run(correct_step)
+bad = ring_run(swapped_labels)
+print(f"bug 1: modes captured {bad[0]}/8 (correct: {good[0]}/8); mean D(x) {bad[1]['d_real']:.2f}"
+      f" (correct: {good[1]['d_real']:.2f})")
+
+# %% [markdown]
+# ## Bug 2: the discriminator updated during the generator step
+#
+# Backpropagating G's loss through D *with* D's weight gradients, and
+# stepping D's optimizer again, trains D to help G fool it.
+# **Symptom:** D's weights move during the G step; D(G(z)) creeps towards
+# D(x), and D stops telling them apart. **Fix:** `D.backward(dl,
+# param_grads=False)` and only G's optimizer in the G step.
+
+# %%
+def d_trained_by_g(G, D, oG, oD, real, z):
+    m = gan.gan_step(G, D, oG, oD, real, z)
+    D.zero_grad()
+    G.zero_grad()
+    _, dl = mg.bce_with_logits(D.forward(G.forward(z)), 1.0)
+    D.backward(dl)          # wrong: D's grads now point where G wants D to go
+    oD.step()               # wrong: and D follows them
+    return m
+
+
+bad = ring_run(d_trained_by_g)
+gap = lambda m: m["d_real"] - m["d_fake"]  # noqa: E731
+print(f"bug 2: modes captured {bad[0]}/8 (correct {good[0]}/8); D(x) - D(G(z)) = "
+      f"{gap(bad[1]):.3f} (correct {gap(good[1]):.3f})")
+
+# %% [markdown]
+# ## Bug 3: BatchNorm left in training mode when sampling
+#
+# In training mode BatchNorm normalizes with the statistics of the batch in
+# front of it. **Symptom:** a sample depends on the rest of its batch; a
+# batch of one is normalized to exactly $\beta$, so *every* single sample is
+# the same image. **Fix:** `G.eval()` to sample (running statistics), then
+# `G.train()`; minigan's trainer does this.
+
+# %%
+G, _ = gan.dcgan(latent_dim=16, width=8, rng=0)
+zs = np.random.default_rng(0).standard_normal((4, 16)).astype(np.float32)
+singles_train = np.stack([G.forward(z[None])[0] for z in zs])
+G.eval()
+singles_eval = np.stack([G.forward(z[None])[0] for z in zs])
+G.train()
+print(f"bug 3: four different z, one at a time: spread across samples in train mode "
+      f"{singles_train.std(0).max():.1e}, in eval mode {singles_eval.std(0).max():.1e}")
+
+# %% [markdown]
+# ## Bug 4: Adam without bias correction
+#
+# **Symptom:** with $\beta_1 = 0.5$ the first updates are $0.5/\sqrt{0.001}
+# \approx 16$ times the learning rate (lesson 04): the first steps throw the
+# networks far from their careful initialization.
+# **Fix:** divide by $1 - \beta^t$.
+
+# %%
+class AdamNoCorrection(optim.Adam):
+    def step(self):
+        self.step_count += 1
+        m, v = self._slot("m"), self._slot("v")
+        b1, b2 = self.betas
+        for name, p, g in self.params:
+            m[name] *= b1
+            m[name] += (1 - b1) * g
+            v[name] *= b2
+            v[name] += (1 - b2) * g * g
+            p -= self.lr * m[name] / (np.sqrt(v[name]) + self.eps)
+
+
+G, D = gan.toy_gan(rng=0)
+w0 = G[0].params["W"].copy()
+opts = (AdamNoCorrection(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+        AdamNoCorrection(D.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+rng = np.random.default_rng(0)
+gan.gan_step(G, D, *opts, data.sample_mixture("ring", 256, rng),
+             rng.standard_normal((256, 2)).astype(np.float32))
+moved_bad = np.abs(G[0].params["W"] - w0).max()
+G, D = gan.toy_gan(rng=0)
+opts = (optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+        optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+rng = np.random.default_rng(0)
+gan.gan_step(G, D, *opts, data.sample_mixture("ring", 256, rng),
+             rng.standard_normal((256, 2)).astype(np.float32))
+moved_good = np.abs(G[0].params["W"] - w0).max()
+print(f"bug 4: largest first-step weight change {moved_bad:.2e} without correction vs "
+      f"{moved_good:.2e} with (lr = 2e-4): {moved_bad / moved_good:.1f}x")
+
+# %% [markdown]
+# ## Bug 5: sigmoid, then log, instead of BCE on logits
+#
+# **Symptom:** once D is confident, $\sigma(x)$ rounds to 0 or 1 in float32:
+# the loss becomes `inf` (then `nan` in the updates), and even before that
+# the gradient through the sigmoid, $\sigma(1-\sigma)$, vanishes.
+# **Fix:** `bce_with_logits` (lesson 03): gradient $\sigma(x) - t$, exact.
+
+# %%
+x = np.array([[-20.0], [-60.0], [-120.0]], dtype=np.float32)   # D rejects fakes confidently
+with np.errstate(all="ignore"):
+    s = 1 / (1 + np.exp(-x))
+    naive_loss = -np.log(s)                                      # G's loss, target 1
+    naive_grad = -(1 / s) * s * (1 - s)                          # chain rule through sigmoid
+_, good_grad = mg.bce_with_logits(x, 1.0)
+print("bug 5: G loss via sigmoid+log", naive_loss.ravel(), "| gradient",
+      naive_grad.ravel(), "| on logits:", (good_grad * len(x)).ravel())
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, axes = plt.subplots(1, 2, figsize=(7, 3))
+axes[0].imshow(np.concatenate(list(singles_train[:, 0]), 1), cmap="gray")
+axes[0].set_title("BN in train mode, batch of 1")
+axes[1].imshow(np.concatenate(list(singles_eval[:, 0]), 1), cmap="gray")
+axes[1].set_title("BN in eval mode")
+for ax in axes:
+    ax.axis("off")
+fig.tight_layout()
+fig.savefig(out("14_batchnorm_mode.png"))
+print("figure:", out("14_batchnorm_mode.png"))
+
+# %% [markdown]
+# ## Try next
+#
+# * Plant bug 2 with only `D.backward(dl)` (no extra `oD.step()`): why is it
+#   harmless in minigan's step but not in a loop that forgets `D.zero_grad()`?
+# * Turn on the trainer's NaN guard by planting bug 5 in a copy of
+#   `gan/objectives.py` and a large learning rate.

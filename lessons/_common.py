@@ -1,0 +1,21 @@
+"""Shared by the lessons: smoke mode and the output folder.
+
+``MINIGAN_SMOKE=1`` makes every lesson run with tiny sizes and few steps (the
+test suite runs them that way, so a broken lesson fails CI).
+"""
+
+import os
+
+SMOKE = os.environ.get("MINIGAN_SMOKE") == "1"
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+os.makedirs(OUT, exist_ok=True)
+
+
+def size(full, smoke):
+    """``full`` normally, ``smoke`` in smoke mode."""
+    return smoke if SMOKE else full
+
+
+def out(name):
+    """Path of a figure under lessons/out/."""
+    return os.path.join(OUT, name)
