@@ -310,8 +310,8 @@ def main():
             rs = {r["backend"]: r for r in rows if r["kind"] == "step" and r["model"] == model
                   and r["batch"] == batch}
             if "numpy" in rs and "numba" in rs:
-                print(f"{model} batch {batch}: numba is {rs['numpy']['median_ms'] / rs['numba']['median_ms']:.2f}x "
-                      f"the numpy reference")
+                speedup = rs["numpy"]["median_ms"] / rs["numba"]["median_ms"]
+                print(f"{model} batch {batch}: numba is {speedup:.2f}x the numpy reference")
 
     probe_batch = 64 if args.quick else 256
     probe = run_probe(probe_batch, 2 if args.quick else 3, args.threads)

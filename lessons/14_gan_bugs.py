@@ -13,11 +13,11 @@ from _common import out, size
 import minigan as mg
 from minigan import data, gan, metrics, optim
 
-STEPS = size(2500, 30)
+STEPS = size(4000, 30)
 MEANS = data.ring_means()
 
 
-def ring_run(step_fn, seed=0, steps=STEPS, **opt_kw):
+def ring_run(step_fn, seed=1, steps=STEPS, **opt_kw):
     """Train the toy GAN on the ring with ``step_fn``; return modes captured
     and the final mean D(x), D(G(z))."""
     G, D = gan.toy_gan(rng=seed)
@@ -151,10 +151,13 @@ print(f"bug 4: largest first-step weight change {moved_bad:.2e} without correcti
 # %% [markdown]
 # ## Bug 5: sigmoid, then log, instead of BCE on logits
 #
-# **Symptom:** once D is confident, $\sigma(x)$ rounds to 0 or 1 in float32:
-# the loss becomes `inf` (then `nan` in the updates), and even before that
-# the gradient through the sigmoid, $\sigma(1-\sigma)$, vanishes.
-# **Fix:** `bce_with_logits` (lesson 03): gradient $\sigma(x) - t$, exact.
+# **Symptom:** once D is confident enough that $\sigma(x)$ underflows to 0 in
+# float32 (logits below about $-104$), G's loss $-\log\sigma(x)$ becomes
+# `inf` and its gradient, computed through the sigmoid as
+# $-(1/\sigma)\cdot\sigma(1-\sigma)$, becomes $0/0$ = `nan`, which the next
+# update spreads into every weight (the trainer's NaN guard stops there).
+# **Fix:** `bce_with_logits` (lesson 03): loss $|x|$ and gradient
+# $\sigma(x) - t$, exact at any logit.
 
 # %%
 x = np.array([[-20.0], [-60.0], [-120.0]], dtype=np.float32)   # D rejects fakes confidently

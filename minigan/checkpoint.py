@@ -14,12 +14,12 @@ array under a prefixed name (``G.0.W``, ``optD.m.3.b``, ...).
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import backend
+from ._atomic import atomic_write
 
 FORMAT = "minigan-checkpoint/1"
 
@@ -37,18 +37,11 @@ def save(path, arrays, meta):
         if k.startswith("__"):
             raise ValueError(f"checkpoint entry names may not start with '__': {k!r}")
         payload[k] = backend.to_numpy(v)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".npz.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    def write(tmp):
+        with open(tmp, "wb") as f:
             np.savez(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+    atomic_write(path, write, fsync=True)
 
 
 def load(path):

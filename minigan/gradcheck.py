@@ -11,7 +11,8 @@ scalar ``L = sum(f(x) * dy)``. Then ``dL/dx`` is exactly what
 Use float64 (``layer.astype(np.float64)``): in float32 the rounding error of
 ``L`` divided by ``eps`` swamps everything. ``L`` is evaluated as
 ``sum((f(x) - f(x0)) * dy)``, the same gradient without the constant part,
-so that its rounding error is relative to the change, not to ``f`` itself. The error reported per tensor is
+so that its rounding error is relative to the change, not to ``f`` itself.
+The error reported per tensor is
 
     max |analytic - numeric| / max(max |analytic|, max |numeric|)
 

@@ -4,9 +4,6 @@ Files are written atomically (temporary file, then rename) so that a viewer
 refreshing them during training never sees half a picture.
 """
 
-import os
-import tempfile
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,20 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import backend  # noqa: E402
-
-
-def _atomic(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    ext = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ext, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from ._atomic import atomic_write as _atomic  # noqa: E402
 
 
 def image_grid(images, nrow=None, pad=2):

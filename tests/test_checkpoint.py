@@ -53,3 +53,12 @@ def test_truncated_foreign_and_pickled_files_are_refused(tmp_path):
              __meta__=np.array("{}"))
     with pytest.raises(checkpoint.CheckpointError, match=r"format 'minigan-checkpoint/9'"):
         checkpoint.load(tmp_path / "future.npz")
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        checkpoint.save(tmp_path / "c.npz", {"a": np.zeros(2)}, {})
+    finally:
+        os.umask(old)
+    assert (os.stat(tmp_path / "c.npz").st_mode & 0o777) == 0o644

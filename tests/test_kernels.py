@@ -181,7 +181,8 @@ def test_batchnorm_of_dense_outputs(fast, shape, dtype, seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(1.0, 2.0, shape + (1,)).astype(dtype)
     dy = rng.standard_normal(shape + (1,)).astype(dtype)
-    gamma, beta = rng.uniform(0.5, 1.5, shape[1]).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, shape[1]).astype(dtype)
+    beta = rng.standard_normal(shape[1]).astype(dtype)
     want = reference.batchnorm_forward(x, gamma, beta, 1e-5)
     for g, w in zip(mod.batchnorm_forward(dev(x), dev(gamma), dev(beta), 1e-5), want):
         close(g, w, dtype)

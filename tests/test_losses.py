@@ -47,7 +47,8 @@ def test_mse_and_scalar_targets(rng):
 
 
 def test_loss_target_shape_mismatch_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"bce_with_logits: expected target of shape \(4, 1\).*\(3,\)"):
+    with pytest.raises(ValueError,
+                       match=r"bce_with_logits: expected target of shape \(4, 1\).*\(3,\)"):
         mg.bce_with_logits(arr(np.zeros((4, 1))), arr(np.zeros(3)))
 
 
@@ -57,5 +58,6 @@ def test_softmax_cross_entropy_matches_the_definition_and_survives_huge_logits(r
     p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
     loss, dx = mg.softmax_cross_entropy(arr(x), arr(labels))
     assert loss == pytest.approx(float(-np.log(p[np.arange(5), labels]).mean()), rel=1e-12)
-    big, _ = mg.softmax_cross_entropy(arr(np.array([[1e4, 0.0], [0.0, 1e4]])), arr(np.array([1, 1])))
+    big, _ = mg.softmax_cross_entropy(arr(np.array([[1e4, 0.0], [0.0, 1e4]])),
+                                      arr(np.array([1, 1])))
     assert big == pytest.approx(0.5 * 1e4, rel=1e-9)

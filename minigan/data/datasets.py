@@ -52,6 +52,16 @@ def _read_pair(images_path, labels_path):
     return images[:, None], labels
 
 
+def _from_cache(subdir, names, md5s, mirrors, download, log, missing_hint):
+    """``_read_pair`` of the cached files, downloading (md5-checked) if allowed."""
+    folder = cache_dir(subdir)
+    paths = [os.path.join(folder, n) for n in names]
+    if not download and not all(os.path.exists(p) for p in paths):
+        raise FileNotFoundError(missing_hint.format(folder=folder) + " "
+                                + OFFLINE_HINT.format(folder=folder))
+    return _read_pair(*[fetch(n, md5s[n], mirrors, folder, log=log) for n in names])
+
+
 def load_mnist(split="test", download=False, mirrors=MNIST_MIRRORS, log=print):
     """MNIST digits as ``(images (N, 1, 28, 28) uint8, labels (N,) uint8)``.
 
@@ -64,15 +74,9 @@ def load_mnist(split="test", download=False, mirrors=MNIST_MIRRORS, log=print):
         pkg = resources.files("minigan.data") / "mnist"
         with resources.as_file(pkg / names[0]) as img, resources.as_file(pkg / names[1]) as lab:
             return _read_pair(img, lab)
-    folder = cache_dir("mnist")
-    paths = [os.path.join(folder, n) for n in names]
-    if not download and not all(os.path.exists(p) for p in paths):
-        raise FileNotFoundError(
-            f"the MNIST training split is not in {folder}: download it with "
-            f"`minigan train --dataset mnist-full --download` (about 10 MB). "
-            + OFFLINE_HINT.format(folder=folder))
-    paths = [fetch(n, MNIST_MD5[n], mirrors, folder, log=log) for n in names]
-    return _read_pair(*paths)
+    return _from_cache("mnist", names, MNIST_MD5, mirrors, download, log,
+                       "the MNIST training split is not in {folder}: download it with "
+                       "`minigan train --dataset mnist-full --download` (about 10 MB).")
 
 
 def load_fashion_mnist(split="train", data_dir=None, download=False, mirrors=FASHION_MIRRORS,
@@ -89,15 +93,10 @@ def load_fashion_mnist(split="train", data_dir=None, download=False, mirrors=FAS
             return _read_pair(*paths)
         if folder == data_dir:
             raise FileNotFoundError(f"{data_dir} does not hold {names[0]} and {names[1]}")
-    folder = cache_dir("fashion-mnist")
-    paths = [os.path.join(folder, n) for n in names]
-    if not download and not all(os.path.exists(p) for p in paths):
-        raise FileNotFoundError(
-            f"Fashion-MNIST was not found (looked in {DEBIAN_FASHION_DIR} and {folder}): "
-            f"pass --data-dir, install Debian's dataset-fashion-mnist, or add --download. "
-            + OFFLINE_HINT.format(folder=folder))
-    paths = [fetch(n, FASHION_MD5[n], mirrors, folder, log=log) for n in names]
-    return _read_pair(*paths)
+    return _from_cache("fashion-mnist", names, FASHION_MD5, mirrors, download, log,
+                       f"Fashion-MNIST was not found (looked in {DEBIAN_FASHION_DIR} and "
+                       "{folder}): pass --data-dir, install Debian's dataset-fashion-mnist, "
+                       "or add --download.")
 
 
 # --------------------------------------------------------------- 2D toys

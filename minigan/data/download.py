@@ -12,6 +12,8 @@ import tempfile
 import urllib.error
 import urllib.request
 
+from .._atomic import file_mode
+
 OFFLINE_HINT = ("If this machine is offline, download the file elsewhere and put it "
                 "in {folder} (or point MINIGAN_DATA at a folder holding it).")
 
@@ -57,6 +59,7 @@ def fetch(filename, md5, mirrors, folder, timeout=30, log=print):
             if got != md5:
                 errors.append(f"{url}: md5 {got}, expected {md5}")
                 continue
+            os.chmod(tmp, file_mode())
             os.replace(tmp, target)
             return target
         except (urllib.error.URLError, OSError, ValueError) as e:

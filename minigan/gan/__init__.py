@@ -5,5 +5,6 @@ from .objectives import OBJECTIVES
 from .step import gan_step
 from .trainer import Config, Trainer, TrainingDiverged
 
-__all__ = ["Config", "Trainer", "TrainingDiverged", "build", "dcgan", "mlp_gan", "toy_gan", "gan_step", "MODELS", "OBJECTIVES",
+__all__ = ["Config", "Trainer", "TrainingDiverged", "build", "dcgan", "mlp_gan", "toy_gan",
+           "gan_step", "MODELS", "OBJECTIVES",
            "IMAGE_SIZES"]

@@ -90,6 +90,17 @@ class Layer:
         self.params[name] = value
         self.grads[name] = backend.get_array_module(value).zeros_like(value)
 
+    def _backward_through(self, backward_fn, dy, param_grads, input_grad, names):
+        """The common body of a parameterized layer's ``backward``: run the
+        functional ``backward_fn(dy, cache, ...) -> (dx, *grads)``, drop the
+        cache, add each grad into ``grads[name]`` (``names`` in order)."""
+        self.check_backward(dy)
+        dx, *grads = backward_fn(dy, self.cache, param_grads, input_grad)
+        self.cache = None
+        for name, grad in zip(names, grads):
+            self.accumulate(name, grad)
+        return dx
+
     def accumulate(self, name, grad):
         """``grads[name] += grad`` (the only way backward touches gradients)."""
         if grad is not None:

@@ -63,12 +63,8 @@ class Conv2D(_ConvBase):
         return y
 
     def backward(self, dy, param_grads=True, input_grad=True):
-        self.check_backward(dy)
-        dx, dW, db = F.conv2d_backward(dy, self.cache, param_grads, input_grad)
-        self.cache = None
-        self.accumulate("W", dW)
-        self.accumulate("b", db)
-        return dx
+        return self._backward_through(F.conv2d_backward, dy, param_grads, input_grad,
+                                      ("W", "b"))
 
     def __repr__(self):
         return f"Conv2D({self._settings()})"
@@ -114,12 +110,8 @@ class ConvTranspose2D(_ConvBase):
         return y
 
     def backward(self, dy, param_grads=True, input_grad=True):
-        self.check_backward(dy)
-        dx, dW, db = F.conv_transpose2d_backward(dy, self.cache, param_grads, input_grad)
-        self.cache = None
-        self.accumulate("W", dW)
-        self.accumulate("b", db)
-        return dx
+        return self._backward_through(F.conv_transpose2d_backward, dy, param_grads, input_grad,
+                                      ("W", "b"))
 
     def __repr__(self):
         return f"ConvTranspose2D({self._settings()}, op{self.output_padding})"

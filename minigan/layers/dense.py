@@ -36,12 +36,8 @@ class Dense(Layer):
         return y
 
     def backward(self, dy, param_grads=True, input_grad=True):
-        self.check_backward(dy)
-        dx, dW, db = F.dense_backward(dy, self.cache, param_grads, input_grad)
-        self.cache = None
-        self.accumulate("W", dW)
-        self.accumulate("b", db)
-        return dx
+        return self._backward_through(F.dense_backward, dy, param_grads, input_grad,
+                                      ("W", "b"))
 
     def __repr__(self):
         return f"Dense({self.in_features} -> {self.out_features})"

@@ -42,12 +42,8 @@ class BatchNorm(Layer):
         return y
 
     def backward(self, dy, param_grads=True, input_grad=True):
-        self.check_backward(dy)
-        dx, dgamma, dbeta = F.batchnorm_backward(dy, self.cache, param_grads, input_grad)
-        self.cache = None
-        self.accumulate("gamma", dgamma)
-        self.accumulate("beta", dbeta)
-        return dx
+        return self._backward_through(F.batchnorm_backward, dy, param_grads, input_grad,
+                                      ("gamma", "beta"))
 
     def __repr__(self):
         return f"BatchNorm({self.num_features})"

@@ -10,11 +10,11 @@ same weights; the sha256 printed at the end is the one minigan checks.
 
 import argparse
 import os
-import tempfile
 
 import numpy as np
 
 from .. import backend, data, optim
+from .._atomic import atomic_write
 from ..functional.losses import softmax_cross_entropy
 from . import classifier
 
@@ -76,11 +76,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     net, acc = train(args.full, args.epochs, seed=args.seed)
     state = {k: backend.to_numpy(v) for k, v in net.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=os.path.dirname(os.path.abspath(args.out)))
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, **state)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, args.out)
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **state)
+
+    atomic_write(args.out, write)
     digest = classifier.sha256(args.out)
     print(f"held-out accuracy {acc:.4f}; wrote {args.out}, sha256 {digest}")
     if digest == classifier.WEIGHTS_SHA256:
