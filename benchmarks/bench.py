@@ -49,8 +49,6 @@ def build_step(model, batch, seed=0):
 
 
 def time_minigan_step(model, batch, backend_name, reps):
-    import time as _t
-
     from minigan import backend, gan
     backend.set_backend(backend_name)
     G, D, oG, oD, real, z = build_step(model, batch)
@@ -62,9 +60,9 @@ def time_minigan_step(model, batch, backend_name, reps):
             import cupy
             cupy.cuda.Device().synchronize()
 
-    t = _t.perf_counter()
+    t = time.perf_counter()
     step()
-    first_ms = 1e3 * (_t.perf_counter() - t)
+    first_ms = 1e3 * (time.perf_counter() - t)
     return common.median_ms(step, reps, warmup=1), first_ms, gflop
 
 

@@ -31,7 +31,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 
@@ -116,9 +116,7 @@ plt.semilogy(losses)
 plt.xlabel("step")
 plt.ylabel("mean squared error")
 plt.title("a dense layer trained by hand")
-plt.tight_layout()
-plt.savefig(out("01_dense_loss.png"))
-print("figure:", out("01_dense_loss.png"))
+savefig(plt, "01_dense_loss.png")
 
 # %% [markdown]
 # ## Try next

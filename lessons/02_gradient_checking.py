@@ -28,7 +28,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan import gradcheck
@@ -110,9 +110,7 @@ plt.xlabel("epsilon")
 plt.ylabel("max relative error")
 plt.title("central differences: truncation vs roundoff")
 plt.legend()
-plt.tight_layout()
-plt.savefig(out("02_gradcheck_eps.png"))
-print("figure:", out("02_gradcheck_eps.png"))
+savefig(plt, "02_gradcheck_eps.png")
 
 # %% [markdown]
 # ## A check must be able to fail

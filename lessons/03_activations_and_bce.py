@@ -36,7 +36,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan import gradcheck
@@ -101,9 +101,7 @@ plt.xlabel("logit x (target 0)")
 plt.ylabel("loss")
 plt.legend()
 plt.title("float32 BCE: the naive form breaks off")
-plt.tight_layout()
-plt.savefig(out("03_bce.png"))
-print("figure:", out("03_bce.png"))
+savefig(plt, "03_bce.png")
 
 # %% [markdown]
 # ## Try next

@@ -27,7 +27,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 from minigan import optim
 
@@ -114,9 +114,7 @@ for name, path in paths.items():
     plt.plot(path[:, 0], path[:, 1], ".-", ms=3, label=name)
 plt.legend(fontsize=7)
 plt.title("f = (x² + 25 y²) / 2")
-plt.tight_layout()
-plt.savefig(out("04_optimizers.png"))
-print("figure:", out("04_optimizers.png"))
+savefig(plt, "04_optimizers.png")
 
 # %% [markdown]
 # On this convex bowl the oversized first steps of uncorrected Adam do no

@@ -29,7 +29,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan import data, gan, metrics, optim
@@ -124,9 +124,7 @@ for name, (_, curve) in results.items():
 axes[2].set_xlabel("step")
 axes[2].set_ylabel("modes captured (of 8)")
 axes[2].legend()
-fig.tight_layout()
-fig.savefig(out("05_ring.png"))
-print("figure:", out("05_ring.png"))
+savefig(fig, "05_ring.png")
 
 # %% [markdown]
 # ## What to look for

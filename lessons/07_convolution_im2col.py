@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan.kernels import reference
@@ -122,9 +122,7 @@ axes[0].imshow(cols[:, :64], aspect="auto", cmap="gray")
 axes[0].set_title("cols: rows (c, i, j), first 64 columns")
 axes[1].imshow(dx[0, 0], cmap="gray")
 axes[1].set_title("dx[0, 0]: col2im sums overlaps")
-fig.tight_layout()
-fig.savefig(out("07_im2col.png"))
-print("figure:", out("07_im2col.png"))
+savefig(fig, "07_im2col.png")
 
 # %% [markdown]
 # ## Try next

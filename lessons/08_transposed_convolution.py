@@ -28,7 +28,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan.kernels import reference
@@ -88,9 +88,7 @@ axes[0].imshow(stamped[0, 0], cmap="gray")
 axes[0].set_title("K=4, s=2: even overlap")
 axes[1].imshow(odd.forward(np.ones((1, 1, size(8, 4), size(8, 4))))[0, 0], cmap="gray")
 axes[1].set_title("K=3, s=2: checkerboard")
-fig.tight_layout()
-fig.savefig(out("08_checkerboard.png"))
-print("figure:", out("08_checkerboard.png"))
+savefig(fig, "08_checkerboard.png")
 
 # %% [markdown]
 # ## Try next

@@ -34,7 +34,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan import gradcheck
@@ -115,9 +115,7 @@ plt.axhline(4, ls=":", c="0.5")
 plt.xlabel("training batches")
 plt.legend()
 plt.title("BatchNorm running statistics, momentum 0.1")
-plt.tight_layout()
-plt.savefig(out("09_running_stats.png"))
-print("figure:", out("09_running_stats.png"))
+savefig(plt, "09_running_stats.png")
 
 # %% [markdown]
 # ## Try next

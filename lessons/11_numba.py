@@ -25,7 +25,7 @@ import time
 import numpy as np
 from numba import njit, prange
 
-from _common import out, size
+from _common import savefig, size
 
 from minigan.kernels import numba_cpu, reference
 
@@ -92,9 +92,7 @@ plt.figure(figsize=(4.5, 3))
 plt.bar(["NumPy", "Numba"], [t_np, t_nb], color=["tab:blue", "tab:orange"])
 plt.ylabel("ms per Adam update")
 plt.title(f"{n:,} float32 parameters")
-plt.tight_layout()
-plt.savefig(out("11_numba_adam.png"))
-print("figure:", out("11_numba_adam.png"))
+savefig(plt, "11_numba_adam.png")
 
 # %% [markdown]
 # Run this lesson twice: the second run's first call is fast, because the

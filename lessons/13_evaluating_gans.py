@@ -24,7 +24,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 from minigan import data, metrics
 from minigan.metrics import classifier
@@ -92,9 +92,7 @@ plt.plot(levels, fids, "o-")
 plt.xlabel("std of added noise")
 plt.ylabel("classifier FID")
 plt.title("FID grows as quality falls")
-plt.tight_layout()
-plt.savefig(out("13_fid_noise.png"))
-print("figure:", out("13_fid_noise.png"))
+savefig(plt, "13_fid_noise.png")
 
 # %% [markdown]
 # IS and coverage notice the missing classes and the collapse but barely

@@ -8,7 +8,7 @@
 # %%
 import numpy as np
 
-from _common import out, size
+from _common import savefig, size
 
 import minigan as mg
 from minigan import data, gan, metrics, optim
@@ -181,9 +181,7 @@ axes[1].imshow(np.concatenate(list(singles_eval[:, 0]), 1), cmap="gray")
 axes[1].set_title("BN in eval mode")
 for ax in axes:
     ax.axis("off")
-fig.tight_layout()
-fig.savefig(out("14_batchnorm_mode.png"))
-print("figure:", out("14_batchnorm_mode.png"))
+savefig(fig, "14_batchnorm_mode.png")
 
 # %% [markdown]
 # ## Try next

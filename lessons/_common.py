@@ -19,3 +19,11 @@ def size(full, smoke):
 def out(name):
     """Path of a figure under lessons/out/."""
     return os.path.join(OUT, name)
+
+
+def savefig(fig, name):
+    """Lay out ``fig`` (a Figure, or pyplot for the current one), save it as
+    lessons/out/NAME and say where it went."""
+    fig.tight_layout()
+    fig.savefig(out(name))
+    print("figure:", out(name))
