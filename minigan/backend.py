@@ -53,6 +53,10 @@ def set_backend(name):
         except ImportError as e:  # pragma: no cover - numba is a dependency
             raise RuntimeError(f"backend 'numba' needs Numba: {e}") from None
     if name == "cupy":
+        import importlib.util
+        if importlib.util.find_spec("minigan.kernels.cupy_gpu") is None:
+            raise RuntimeError("backend 'cupy': minigan's CuPy kernels are not written yet; "
+                               "use 'numba' (the default) or 'numpy'")
         try:
             import cupy
         except ImportError:

@@ -78,6 +78,8 @@ class Config:
             raise ValueError(f"model {self.model!r} does not fit dataset {self.dataset!r}: the "
                              f"2D datasets (ring, grid) go with the toy model, images with "
                              f"mlp or dcgan")
+        if self.model == "toy":
+            self.latent_dim = 2                      # the toy GAN's noise is 2D
         objectives.check(self.loss)
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
@@ -152,8 +154,6 @@ class Trainer:
         self.log = log
         backend.set_backend(cfg.backend)
         self.points = cfg.model == "toy"
-        if self.points:
-            cfg.latent_dim = 2
         host = load_training_data(cfg, log) if training_data is None else training_data
         self.batches = data.Batches(host, cfg.batch_size, cfg.seed)
         self.G, self.D = build_models(cfg)
@@ -171,7 +171,7 @@ class Trainer:
 
     # -- randomness: pure functions of (seed, purpose, step) ------------------
     def _noise(self, n, purpose, step=0):
-        tag = {"fixed": 0, "train": 1, "sample": 2}[purpose]
+        tag = {"fixed": 0, "train": 1}[purpose]
         z = np.random.default_rng([self.cfg.seed, tag, step]).standard_normal(
             (n, self.cfg.latent_dim))
         return backend.asarray(z.astype(np.float32))
@@ -207,13 +207,11 @@ class Trainer:
                 ema_state[k][...] = v
 
     # -- sampling --------------------------------------------------------------
-    def sample(self, z=None, n=None):
+    def sample(self, z=None):
         """Generator output for noise ``z`` (default: the fixed evaluation
         batch), in eval mode, from the EMA weights when EMA is on. The
         generator is back in train mode afterwards."""
         z = self.fixed_z if z is None else z
-        if n is not None:
-            z = self._noise(n, "sample", n)
         net = self.ema if self.ema is not None else self.G
         net.eval()
         try:
