@@ -163,7 +163,7 @@ def build_parser():
     p.add_argument("--label-smoothing", type=float,
                    help="one-sided: real label = 1 - this (e.g. 0.1); default 0")
     p.add_argument("--ema", type=float,
-                   help="EMA decay of G's weights for samples; default 0.999 (toy: 0), 0 = off")
+                   help="EMA decay of G's weights for samples; default 0.995 (toy: 0), 0 = off")
     p.add_argument("--seed", type=int, help="default 0")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"], help="default numba")
     p.add_argument("--image-size", type=int, choices=[28, 32, 64], help="default 28")

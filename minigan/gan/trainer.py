@@ -52,7 +52,7 @@ class Config:
     beta2: float = 0.999
     loss: str = "non-saturating"
     label_smoothing: float = 0.0    # real label = 1 - label_smoothing (one-sided)
-    ema: float = 0.999              # EMA decay of G's weights for samples; 0 = off
+    ema: float = 0.995              # EMA decay of G's weights for samples; 0 = off
     seed: int = 0
     backend: str = "numba"
     latent_dim: int = 100
