@@ -6,9 +6,10 @@ Three backends share one API:
     the readable reference (``minigan/kernels/reference.py``), the spec;
 ``numba``
     the same kernels JIT-compiled for the CPU (``minigan/kernels/numba_cpu.py``),
-    the default on the CPU once it is available;
+    the default;
 ``cupy``
-    the same kernels on an NVIDIA GPU (``minigan/kernels/cupy_gpu.py``).
+    the same kernels on an NVIDIA GPU (``minigan/kernels/cupy_gpu.py``, not
+    written yet).
 
 The choice is made once, here: by :func:`set_backend`, or by the environment
 variable ``MINIGAN_BACKEND`` read at import time. Layers never test which

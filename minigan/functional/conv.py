@@ -49,9 +49,9 @@ def _batch_first(a2, N, C, H, W):
     return kernels.batch_first(a2, N).reshape(N, C, H, W)
 
 
-def conv2d_forward(x, W, b=None, stride=1, padding=0, slope=None):
-    """Convolution of ``x`` with ``W`` (plus ``b``, then a fused leaky ReLU if
-    ``slope`` is given). Returns ``(y, cache)``, y of shape (N, OC, OH, OW)."""
+def conv2d_forward(x, W, b=None, stride=1, padding=0):
+    """Convolution of ``x`` with ``W``, plus ``b``. Returns ``(y, cache)``,
+    y of shape (N, OC, OH, OW)."""
     N, C, H, Wd = x.shape
     OC, _, KH, KW = W.shape
     OH = conv_output_size(H, KH, stride, padding)
@@ -59,7 +59,7 @@ def conv2d_forward(x, W, b=None, stride=1, padding=0, slope=None):
     cols = kernels.im2col(x, KH, KW, stride, padding)
     y2 = kernels.matmul(W.reshape(OC, -1), cols)            # (OC, N*OH*OW)
     y = _batch_first(y2, N, OC, OH, OW)
-    kernels.bias_act_forward(y.reshape(N, OC, -1), b, slope)
+    kernels.bias_act_forward(y.reshape(N, OC, -1), b, None)
     return y, (cols, W, x.shape, stride, padding, b is not None)
 
 
@@ -79,8 +79,7 @@ def conv2d_backward(dy, cache, param_grads=True, input_grad=True):
     return dx, dW, db
 
 
-def conv_transpose2d_forward(x, W, b=None, stride=1, padding=0, output_padding=0,
-                             slope=None):
+def conv_transpose2d_forward(x, W, b=None, stride=1, padding=0, output_padding=0):
     """Transposed convolution: the adjoint of :func:`conv2d_forward` with the
     same ``W``. Returns ``(y, cache)``, y of shape (N, OC, OH, OW)."""
     N, C, H, Wd = x.shape
@@ -93,7 +92,7 @@ def conv_transpose2d_forward(x, W, b=None, stride=1, padding=0, output_padding=0
     Wt = W.reshape(C, -1).T.copy()                          # (OC*KH*KW, C)
     cols = kernels.matmul(Wt, x2)                           # (OC*KH*KW, N*H*W)
     y = kernels.col2im(cols, (N, OC, OH, OW), KH, KW, stride, padding)
-    kernels.bias_act_forward(y.reshape(N, OC, -1), b, slope)
+    kernels.bias_act_forward(y.reshape(N, OC, -1), b, None)
     return y, (x2, W, x.shape, stride, padding, b is not None)
 
 

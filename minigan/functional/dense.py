@@ -6,20 +6,16 @@ Shapes: x (N, IN), W (OUT, IN) as in PyTorch, b (OUT,), y (N, OUT).
 from .. import kernels
 
 
-def dense_forward(x, W, b=None, slope=None):
-    """``y = act(x @ W.T + b)``; ``act`` is a fused leaky ReLU when ``slope``
-    is given (see ``kernels.bias_act_forward``), else the identity.
-
-    Returns ``(y, cache)``.
-    """
+def dense_forward(x, W, b=None):
+    """``y = x @ W.T + b``. Returns ``(y, cache)``."""
     y = x @ W.T
     N, OUT = y.shape
-    kernels.bias_act_forward(y.reshape(N, OUT, 1), b, slope)
+    kernels.bias_act_forward(y.reshape(N, OUT, 1), b, None)
     return y, (x, W, b is not None)
 
 
 def dense_backward(dy, cache, param_grads=True, input_grad=True):
-    """Gradients of :func:`dense_forward` (without the fused activation)::
+    """Gradients of :func:`dense_forward`::
 
         dx = dy @ W        dW = dy.T @ x        db = dy.sum(axis=0)
 

@@ -12,6 +12,8 @@ A run folder ``runs/<name>/`` holds::
     samples/epoch_NNN.png    the fixed-noise grid after each epoch
     progress.gif         those grids as an animation
     losses.png           loss curves and D's outputs
+    metrics.csv, metrics.png   classifier FID / IS / coverage (or 2D mode
+                         metrics) every ``eval_every`` epochs
     checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
                          every K epochs if asked)
 """

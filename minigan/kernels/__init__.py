@@ -11,9 +11,10 @@ numba      ``kernels/numba_cpu.py``    the same names, JIT-compiled
 cupy       ``kernels/cupy_gpu.py``     the same names, on the GPU
 =========  ==========================  ====================================
 
-Every implementation has the same function names and signatures; a backend
-that does not (yet) speed up a kernel inherits the reference one, so the
-names always resolve. Nothing else in minigan chooses an implementation.
+Every implementation has the same function names and signatures (the tests
+check that each reference kernel has its own twin; ``cupy_gpu.py`` is not
+written yet, and ``set_backend("cupy")`` says so). Nothing else in minigan
+chooses an implementation.
 """
 
 import importlib
