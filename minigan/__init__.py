@@ -8,7 +8,7 @@ Where things live (read them in this order):
 
 ``minigan.functional``  the maths: stateless forward/backward pairs
 ``minigan.layers``      parameter-holding layers built on them
-``minigan.optim``       SGD and Adam
+``minigan.optim``       SGD, Adam and RMSprop
 ``minigan.init``        initializers
 ``minigan.gradcheck``   numerical gradient checks
 ``minigan.kernels``     the hot loops, one dispatch point for every backend
@@ -19,7 +19,8 @@ from . import backend, functional, gradcheck, init, kernels, layers, optim
 from .backend import get_backend, set_backend, use_backend
 from .functional.losses import bce, bce_with_logits, mse, softmax_cross_entropy
 from .layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, Layer,
-                     LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh)
+                     LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh, apply_spectral_norm,
+                     spectral_norm)
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,6 @@ __all__ = [
     "get_backend", "set_backend", "use_backend",
     "bce", "bce_with_logits", "mse", "softmax_cross_entropy",
     "Layer", "Dense", "Conv2D", "ConvTranspose2D", "BatchNorm", "Dropout", "ReLU", "LeakyReLU",
-    "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential",
+    "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential", "spectral_norm",
+    "apply_spectral_norm",
 ]

@@ -103,7 +103,7 @@ def check_layer(layer, x, seed=0, eps=1e-6):
     params = layer.parameters()
     analytic = {"x": dx, **{name: g.copy() for name, _, g in params}}
 
-    y0 = run()
+    y0 = run().copy()          # a copy: y may be a view of x (Reshape)
 
     def loss():
         # sum((y - y0) * dy) has the gradient of sum(y * dy) but no large
@@ -111,6 +111,52 @@ def check_layer(layer, x, seed=0, eps=1e-6):
         return float(((run() - y0) * dy).sum())
 
     errors = {"x": rel_error(analytic["x"], numerical_gradient(loss, x, eps))}
+    for name, value, _ in params:
+        errors[name] = rel_error(analytic[name], numerical_gradient(loss, value, eps))
+    return errors
+
+
+def check_tangent(layer, x, xt, seed=0, eps=1e-6):
+    """Check a layer's tangent pass (``jvp_forward``/``jvp_backward``, the
+    second-order backward used by gradient penalties) at input ``x`` and
+    direction ``xt``, both float64.
+
+    Two things are compared with central differences:
+
+    ``"yt"``
+        the tangent itself against ``(f(x + eps*xt) - f(x - eps*xt)) / (2 eps)``;
+    ``"x"``, ``"xt"``, each parameter
+        the gradients of ``L = sum(y * a) + sum(yt * b)`` (random ``a``, ``b``)
+        returned or accumulated by ``jvp_backward(a, b)``.
+
+    Returns ``{name: relative error}``.
+    """
+    for name, a in (("input", x), ("direction", xt)):
+        if a.dtype != np.float64:
+            raise ValueError(f"check_tangent: use float64, got {name} dtype {a.dtype}")
+    x, xt = x.copy(), xt.copy()
+    xp = backend.get_array_module(x)
+    y, yt = layer.jvp_forward(x, xt)
+    numeric_yt = (layer.forward(x + eps * xt) - layer.forward(x - eps * xt)) / (2 * eps)
+    layer.cache = None
+    errors = {"yt": rel_error(yt, numeric_yt)}
+
+    stream = np.random.default_rng([seed, 0x74616E67])
+    a = xp.asarray(stream.standard_normal(y.shape))
+    b = xp.asarray(stream.standard_normal(yt.shape))
+    layer.zero_grad()
+    layer.jvp_forward(x, xt)
+    dx, dxt = layer.jvp_backward(a, b)
+    params = layer.parameters()
+    analytic = {"x": dx, "xt": dxt, **{name: g.copy() for name, _, g in params}}
+    y0, yt0 = (a.copy() for a in layer.jvp_forward(x, xt))   # copies: y may view x
+
+    def loss():
+        y1, yt1 = layer.jvp_forward(x, xt)
+        return float(((y1 - y0) * a).sum() + ((yt1 - yt0) * b).sum())
+
+    errors["x"] = rel_error(analytic["x"], numerical_gradient(loss, x, eps))
+    errors["xt"] = rel_error(analytic["xt"], numerical_gradient(loss, xt, eps))
     for name, value, _ in params:
         errors[name] = rel_error(analytic[name], numerical_gradient(loss, value, eps))
     return errors

@@ -6,6 +6,7 @@ changes a weight, ``param_grads=False`` for frozen passes, ``state_dict``).
 """
 
 from .activations import LeakyReLU, ReLU, Sigmoid, Tanh
+from .affine import apply_spectral_norm, spectral_norm
 from .base import Layer
 from .conv import Conv2D, ConvTranspose2D
 from .dense import Dense
@@ -14,4 +15,5 @@ from .sequential import Sequential
 from .shape import Flatten, Reshape
 
 __all__ = ["Layer", "Dense", "Conv2D", "ConvTranspose2D", "BatchNorm", "Dropout", "ReLU",
-           "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential"]
+           "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential",
+           "spectral_norm", "apply_spectral_norm"]

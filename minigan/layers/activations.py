@@ -18,6 +18,28 @@ class _Activation(Layer):
         self.cache = None
         return dx
 
+    # The tangent pass: yt = f'(x) * xt, and its backward pass
+    #     dxt = f'(x) * dyt,    dx = f'(x) * dy + f''(x) * xt * dyt
+    # f'(x) * a is what _backward(a, y) computes; f'' is _second(y), None
+    # where it is zero (the piecewise-linear ReLUs).
+    _second = staticmethod(lambda y: None)
+
+    def jvp_forward(self, x, xt):
+        y = self.forward(x)
+        self.cache = (y, xt)
+        return y, self._backward(xt, y)
+
+    def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
+        self.check_backward(dyt)
+        (y, xt), self.cache = self.cache, None
+        dxt = self._backward(dyt, y)
+        dx = None if dy is None else self._backward(dy, y)
+        curvature = self._second(y)
+        if curvature is not None:
+            term = curvature * xt * dyt
+            dx = term if dx is None else dx + term
+        return dx, dxt
+
 
 class LeakyReLU(_Activation):
     """``max(x, slope*x)`` for ``0 <= slope < 1``."""
@@ -58,6 +80,7 @@ class Tanh(_Activation):
 
     _forward = staticmethod(F.tanh_forward)
     _backward = staticmethod(F.tanh_backward)
+    _second = staticmethod(lambda y: -2 * y * (1 - y * y))       # tanh'' = -2 tanh tanh'
 
     def __repr__(self):
         return "Tanh()"
@@ -73,6 +96,7 @@ class Sigmoid(_Activation):
 
     _forward = staticmethod(F.sigmoid_forward)
     _backward = staticmethod(F.sigmoid_backward)
+    _second = staticmethod(lambda y: y * (1 - y) * (1 - 2 * y))  # s'' = s'(1 - 2s)
 
     def __repr__(self):
         return "Sigmoid()"

@@ -28,6 +28,24 @@ learn from it. Backpropagate through D with ``param_grads=False``::
 
 ``input_grad=False`` skips the gradient with respect to the input where
 nobody needs it (the first layer of a network fed with data).
+
+Second order: the tangent pass (for WGAN-GP's gradient penalty)
+---------------------------------------------------------------
+A gradient penalty depends on ``g = dD/dx``, itself computed by a backward
+pass; its gradient with respect to the weights needs the derivative of a
+backward pass. Layers that support it implement a *tangent* pass:
+
+``jvp_forward(x, xt) -> (y, yt)``
+    the output and its derivative along the input direction ``xt`` with the
+    weights held fixed, ``yt = J(x) xt`` (a Jacobian-vector product);
+``jvp_backward(dy, dyt) -> (dx, dxt)``
+    the backward pass of that pair: given dL/dy (None for zero) and dL/dyt,
+    add dL/dweights into ``grads`` and return dL/dx and dL/dxt.
+
+:mod:`minigan.gan.penalty` shows why this is all a penalty needs: for fixed
+``v``, ``v . dD/dx`` is ``yt`` with ``xt = v``, so its weight gradient is a
+backward pass through the tangent pass. Layers without it (BatchNorm,
+Dropout) refuse with a clear error.
 """
 
 import math
@@ -79,6 +97,24 @@ class Layer:
 
     def __call__(self, x):
         return self.forward(x)
+
+    def jvp_forward(self, x, xt):
+        """``(y, yt)``: the output and its derivative along ``xt``; see the
+        module docstring."""
+        raise NotImplementedError(
+            f"{self!r} has no tangent pass (second-order backward), so it cannot be in a "
+            f"network whose input gradient is penalized (WGAN-GP); the layers that have one "
+            f"are Dense, Conv2D, ConvTranspose2D, ReLU, LeakyReLU, Tanh, Sigmoid, Reshape, "
+            f"Flatten and Sequential")
+
+    def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
+        """Backward pass of :meth:`jvp_forward`: returns ``(dx, dxt)``."""
+        raise NotImplementedError(f"{self!r} has no tangent pass (second-order backward)")
+
+    def supports_tangent(self):
+        """Whether this layer and all its children have a tangent pass."""
+        own = type(self).jvp_forward is not Layer.jvp_forward
+        return own and all(c.supports_tangent() for c in self.children())
 
     def children(self):
         """Sub-layers, in order (``Sequential`` has some)."""

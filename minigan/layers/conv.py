@@ -4,7 +4,8 @@ import numpy as np
 
 from .. import functional as F
 from ..kernels.reference import conv_output_size
-from .base import Layer, add_weight_and_bias
+from .affine import Affine
+from .base import add_weight_and_bias
 
 
 def _pair_check(name, kernel_size, stride, padding, output_padding=0):
@@ -16,12 +17,11 @@ def _pair_check(name, kernel_size, stride, padding, output_padding=0):
                          f"got output_padding={output_padding}")
 
 
-class _ConvBase(Layer):
+class _ConvBase(Affine):
     """Shared construction: weight of ``w_shape``, bias over ``bias_len``."""
 
     def _init_params(self, w_shape, bias_len, bias, rng, init, dtype):
         add_weight_and_bias(self, w_shape, bias_len, bias, rng, init, dtype)
-        self.cache = None
 
     def _settings(self):
         k, s, p = self.kernel_size, self.stride, self.padding
@@ -50,7 +50,7 @@ class Conv2D(_ConvBase):
         k, s, p = self.kernel_size, self.stride, self.padding
         return (N, self.out_channels, conv_output_size(H, k, s, p), conv_output_size(W, k, s, p))
 
-    def forward(self, x):
+    def _check(self, x):
         N, _, H, W = self.check_input(x, (None, self.in_channels, None, None))
         k, p = self.kernel_size, self.padding
         if H + 2 * p < k or W + 2 * p < k:
@@ -58,16 +58,14 @@ class Conv2D(_ConvBase):
                 f"{self!r}: kernel {k}x{k} is larger than the padded input "
                 f"{H + 2 * p}x{W + 2 * p}; expected input of shape (N, {self.in_channels}, H, W) "
                 f"with H, W >= {k - 2 * p}, got {tuple(x.shape)}")
-        y, self.cache = F.conv2d_forward(x, self.params["W"], self.params.get("b"),
-                                         self.stride, self.padding)
-        return y
 
-    def backward(self, dy, param_grads=True, input_grad=True):
-        return self._backward_through(F.conv2d_backward, dy, param_grads, input_grad,
-                                      ("W", "b"))
+    def _forward_fn(self, x, W, b):
+        return F.conv2d_forward(x, W, b, self.stride, self.padding)
+
+    _backward_fn = staticmethod(F.conv2d_backward)
 
     def __repr__(self):
-        return f"Conv2D({self._settings()})"
+        return f"Conv2D({self._settings()}{self._sn_tag()})"
 
 
 class ConvTranspose2D(_ConvBase):
@@ -96,7 +94,7 @@ class ConvTranspose2D(_ConvBase):
         return (N, self.out_channels, F.conv_transpose_output_size(H, *args),
                 F.conv_transpose_output_size(W, *args))
 
-    def forward(self, x):
+    def _check(self, x):
         self.check_input(x, (None, self.in_channels, None, None))
         out = self.output_shape(x.shape)
         if out[2] < 1 or out[3] < 1:
@@ -104,14 +102,12 @@ class ConvTranspose2D(_ConvBase):
                 f"{self!r}: the output size would be {out[2]}x{out[3]}; expected input of "
                 f"shape (N, {self.in_channels}, H, W) giving an output of at least 1x1, "
                 f"got {tuple(x.shape)}")
-        y, self.cache = F.conv_transpose2d_forward(
-            x, self.params["W"], self.params.get("b"), self.stride, self.padding,
-            self.output_padding)
-        return y
 
-    def backward(self, dy, param_grads=True, input_grad=True):
-        return self._backward_through(F.conv_transpose2d_backward, dy, param_grads, input_grad,
-                                      ("W", "b"))
+    def _forward_fn(self, x, W, b):
+        return F.conv_transpose2d_forward(x, W, b, self.stride, self.padding,
+                                          self.output_padding)
+
+    _backward_fn = staticmethod(F.conv_transpose2d_backward)
 
     def __repr__(self):
         return f"ConvTranspose2D({self._settings()}, op{self.output_padding})"

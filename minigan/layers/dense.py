@@ -3,10 +3,11 @@
 import numpy as np
 
 from .. import functional as F
-from .base import Layer, add_weight_and_bias
+from .affine import Affine
+from .base import add_weight_and_bias
 
 
-class Dense(Layer):
+class Dense(Affine):
     """``y = x @ W.T + b``; x (N, in_features), W (out_features, in_features).
 
     Parameters
@@ -28,16 +29,12 @@ class Dense(Layer):
         self.in_features, self.out_features = in_features, out_features
         add_weight_and_bias(self, (out_features, in_features), out_features, bias, rng,
                             init, dtype)
-        self.cache = None
 
-    def forward(self, x):
+    def _check(self, x):
         self.check_input(x, (None, self.in_features))
-        y, self.cache = F.dense_forward(x, self.params["W"], self.params.get("b"))
-        return y
 
-    def backward(self, dy, param_grads=True, input_grad=True):
-        return self._backward_through(F.dense_backward, dy, param_grads, input_grad,
-                                      ("W", "b"))
+    _forward_fn = staticmethod(F.dense_forward)
+    _backward_fn = staticmethod(F.dense_backward)
 
     def __repr__(self):
-        return f"Dense({self.in_features} -> {self.out_features})"
+        return f"Dense({self.in_features} -> {self.out_features}{self._sn_tag()})"

@@ -34,6 +34,16 @@ class Sequential(Layer):
             dy = self.layers[i].backward(dy, param_grads, input_grad or i > 0)
         return dy
 
+    def jvp_forward(self, x, xt):
+        for layer in self.layers:
+            x, xt = layer.jvp_forward(x, xt)
+        return x, xt
+
+    def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
+        for i in range(len(self.layers) - 1, -1, -1):
+            dy, dyt = self.layers[i].jvp_backward(dy, dyt, param_grads, input_grad or i > 0)
+        return dy, dyt
+
     def __getitem__(self, i):
         return self.layers[i]
 

@@ -28,6 +28,15 @@ class Reshape(Layer):
         shape, self.in_shape = self.in_shape, None
         return dy.reshape(shape) if input_grad else None
 
+    def jvp_forward(self, x, xt):
+        y = self.forward(x)
+        return y, xt.reshape(y.shape)
+
+    def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
+        self.check_backward(dyt, "in_shape")
+        shape, self.in_shape = self.in_shape, None
+        return (None if dy is None else dy.reshape(shape)), dyt.reshape(shape)
+
     def __repr__(self):
         return f"Reshape{self.shape}"
 

@@ -1,0 +1,136 @@
+"""What Dense, Conv2D and ConvTranspose2D share: ``y = A_W(x) + b``, linear in x.
+
+Three things follow from that one fact and live here, once:
+
+* **The tangent pass** (for the gradient penalty of WGAN-GP; see
+  :meth:`Layer.jvp_forward`). The derivative of the output along a direction
+  ``xt`` of the input is ``yt = A_W(xt)``: the same op without the bias. Its
+  backward pass is the op's backward pass applied twice, and the weight
+  gradients of the two add up::
+
+      dx  = A_W^T(dy)        dxt = A_W^T(dyt)
+      dW  = grad_W(x, dy) + grad_W(xt, dyt)        db = sum(dy)
+
+* **Spectral normalization** of the weight (:func:`spectral_norm`): the op
+  runs with ``W / sigma(W)`` and the weight gradient is mapped back through
+  ``functional.spectral_norm_backward``.
+
+* The forward/backward plumbing between the layer and its functional pair.
+
+A subclass sets ``_forward_fn(x, W, b) -> (y, cache)`` and
+``_backward_fn(dy, cache, param_grads, input_grad) -> (dx, dW, db)`` and
+checks its input in ``_check(x)``.
+"""
+
+import numpy as np
+
+from .. import backend
+from ..functional.spectral_norm import spectral_norm_backward, spectral_norm_forward
+from .base import Layer
+
+
+class Affine(Layer):
+    cache = None
+    sn_iterations = None         # None: no spectral normalization
+    _sn_cache = None
+
+    # -- subclass API ------------------------------------------------------
+    def _check(self, x):
+        raise NotImplementedError
+
+    def _forward_fn(self, x, W, b):
+        raise NotImplementedError
+
+    def _backward_fn(self, dy, cache, param_grads, input_grad):
+        raise NotImplementedError
+
+    # -- the weight the op runs with ---------------------------------------
+    def weight(self):
+        """``W``, or ``W / sigma(W)`` under spectral normalization (refining
+        ``u`` by power iteration in training mode)."""
+        W = self.params["W"]
+        if self.sn_iterations is None:
+            return W
+        n = self.sn_iterations if self.training else 0
+        W_sn, self._sn_cache = spectral_norm_forward(W, self.buffers["sn_u"], n)
+        return W_sn
+
+    def _accumulate_weight_grads(self, dW, db):
+        if dW is not None and self.sn_iterations is not None:
+            dW = spectral_norm_backward(dW, self._sn_cache)
+        self.accumulate("W", dW)
+        self.accumulate("b", db)
+
+    def _sn_tag(self):
+        return "" if self.sn_iterations is None else ", spectral norm"
+
+    # -- forward / backward --------------------------------------------------
+    def forward(self, x):
+        self._check(x)
+        y, self.cache = self._forward_fn(x, self.weight(), self.params.get("b"))
+        return y
+
+    def backward(self, dy, param_grads=True, input_grad=True):
+        self.check_backward(dy)
+        dx, dW, db = self._backward_fn(dy, self.cache, param_grads, input_grad)
+        self.cache = None
+        self._accumulate_weight_grads(dW, db)
+        return dx
+
+    # -- the tangent pass ----------------------------------------------------
+    def jvp_forward(self, x, xt):
+        self._check(x)
+        W = self.weight()
+        y, cache = self._forward_fn(x, W, self.params.get("b"))
+        yt, cache_t = self._forward_fn(xt, W, None)
+        self.cache = (cache, cache_t)
+        return y, yt
+
+    def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
+        self.check_backward(dyt)
+        cache, cache_t = self.cache
+        self.cache = None
+        dx = dW = db = None
+        if dy is not None:
+            dx, dW, db = self._backward_fn(dy, cache, param_grads, input_grad)
+        dxt, dWt, _ = self._backward_fn(dyt, cache_t, param_grads, input_grad)
+        if dWt is not None:
+            dW = dWt if dW is None else dW + dWt
+        self._accumulate_weight_grads(dW, db)
+        return dx, dxt
+
+
+def spectral_norm(layer, n_power_iterations=1, rng=None):
+    """Turn on spectral normalization of ``layer``'s weight (a Dense or
+    Conv2D) and return the layer. The vector ``u`` starts at a random unit
+    vector from ``rng`` and is a buffer (saved in ``state_dict``)."""
+    from .conv import Conv2D
+    from .dense import Dense
+    if type(layer) not in (Dense, Conv2D):
+        raise TypeError(f"spectral_norm: expected a Dense or Conv2D layer, got {layer!r}")
+    if n_power_iterations < 1:
+        raise ValueError(f"spectral_norm: expected n_power_iterations >= 1, got "
+                         f"{n_power_iterations}")
+    W = layer.params["W"]
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    u = rng.standard_normal(W.shape[0])
+    u /= np.linalg.norm(u)
+    xp = backend.get_array_module(W)
+    layer.buffers["sn_u"] = xp.asarray(u.astype(W.dtype))
+    layer.sn_iterations = n_power_iterations
+    return layer
+
+
+def apply_spectral_norm(net, n_power_iterations=1, rng=0):
+    """Spectral normalization on every Dense and Conv2D layer of ``net`` (in
+    place; returns ``net``), each with its own starting ``u``."""
+    from .conv import Conv2D
+    from .dense import Dense
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    stack = [net]
+    while stack:
+        layer = stack.pop(0)
+        if type(layer) in (Dense, Conv2D):
+            spectral_norm(layer, n_power_iterations, rng)
+        stack = list(layer.children()) + stack
+    return net

@@ -1,0 +1,65 @@
+"""Spectral normalization: power iteration finds the top singular value, the
+backward pass matches finite differences, state is saved."""
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import gradcheck
+from minigan.layers import apply_spectral_norm, spectral_norm
+
+from .conftest import arr, host, record_gradcheck
+
+pytestmark = pytest.mark.usefixtures("backend_name")
+F64 = np.float64
+
+
+@pytest.mark.parametrize("make", [lambda: mg.Dense(7, 5, rng=0, dtype=F64),
+                                  lambda: mg.Conv2D(3, 4, 3, rng=0, dtype=F64)],
+                         ids=["dense", "conv"])
+def test_power_iteration_converges_to_the_largest_singular_value(make):
+    layer = spectral_norm(make(), rng=1)
+    W = host(layer.params["W"]).reshape(layer.params["W"].shape[0], -1)
+    top = np.linalg.svd(W, compute_uv=False)[0]
+    for _ in range(200):
+        W_sn = layer.weight()                     # training mode: one iteration each
+    assert np.linalg.svd(host(W_sn).reshape(W.shape), compute_uv=False)[0] == \
+        pytest.approx(1.0, rel=1e-6)
+    np.testing.assert_allclose(host(layer.params["W"]) / host(W_sn), top, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: mg.Dense(6, 4, rng=0, dtype=F64), (5, 6)),
+    (lambda: mg.Conv2D(2, 3, 3, stride=2, padding=1, rng=0, dtype=F64), (2, 2, 5, 5)),
+], ids=["dense", "conv"])
+def test_gradient_check(make, shape, rng):
+    # eval mode holds u fixed, so every evaluation is the same function of W
+    layer = spectral_norm(make(), rng=1).eval()
+    errors = gradcheck.check_layer(layer, arr(rng.standard_normal(shape)))
+    record_gradcheck(errors)
+    assert max(errors.values()) < 1e-7, errors
+    errors = gradcheck.check_tangent(layer, arr(rng.standard_normal(shape)),
+                                     arr(rng.standard_normal(shape)))
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_u_is_state_and_only_training_refines_it():
+    layer = spectral_norm(mg.Dense(4, 3, rng=0), rng=2)
+    assert "sn_u" in layer.state_dict() and "SN" not in repr(layer)
+    assert "spectral norm" in repr(layer)
+    u0 = host(layer.buffers["sn_u"]).copy()
+    layer.eval().forward(arr(np.ones((2, 4), np.float32)))
+    np.testing.assert_array_equal(host(layer.buffers["sn_u"]), u0)
+    layer.train().forward(arr(np.ones((2, 4), np.float32)))
+    assert not np.array_equal(host(layer.buffers["sn_u"]), u0)
+    other = spectral_norm(mg.Dense(4, 3, rng=5), rng=9)
+    other.load_state_dict(layer.state_dict())
+    np.testing.assert_array_equal(host(other.buffers["sn_u"]), host(layer.buffers["sn_u"]))
+
+
+def test_only_dense_and_conv2d():
+    with pytest.raises(TypeError, match="expected a Dense or Conv2D layer, got ConvTranspose"):
+        spectral_norm(mg.ConvTranspose2D(2, 3, 3))
+    net = apply_spectral_norm(mg.Sequential(mg.Conv2D(1, 2, 3), mg.LeakyReLU(), mg.Flatten(),
+                                            mg.Dense(8, 1)))
+    assert [l.sn_iterations for l in (net[0], net[3])] == [1, 1]
