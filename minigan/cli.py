@@ -47,12 +47,30 @@ def gradcheck_table(seed=0):
         (mg.ReLU(), nonzero), (mg.LeakyReLU(0.2), nonzero),
         (mg.Tanh(), xs["vec"]), (mg.Sigmoid(), xs["vec"]),
     ]
+    # spectral normalization, in eval mode (u held fixed: one function of W)
+    cases += [(mg.spectral_norm(mg.Dense(6, 5, rng=seed, dtype=f64), rng=seed).eval(), xs["vec"]),
+              (mg.spectral_norm(mg.Conv2D(3, 4, 3, rng=seed, dtype=f64), rng=seed).eval(),
+               xs["img"])]
     rows = [(repr(layer), gradcheck.check_layer(layer, x, seed=seed)) for layer, x in cases]
+    # the tangent pass (second-order backward, for WGAN-GP's penalty)
+    critic = mg.Sequential(mg.Conv2D(3, 4, 3, stride=2, padding=1, rng=seed, dtype=f64),
+                           mg.LeakyReLU(0.2), mg.Flatten(), mg.Dense(36, 5, rng=seed, dtype=f64),
+                           mg.Tanh(), mg.Dense(5, 1, rng=seed, dtype=f64))
+    rows.append(("tangent pass of a Conv-LReLU-Dense-Tanh-Dense critic",
+                 gradcheck.check_tangent(critic, nonzero, rng.standard_normal(nonzero.shape),
+                                         seed=seed)))
     t = rng.uniform(size=(4, 1))
     for name, fn, x in [("bce_with_logits", mg.bce_with_logits, 3 * rng.standard_normal((4, 1))),
                         ("bce", mg.bce, rng.uniform(0.05, 0.95, size=(4, 1))),
                         ("mse", mg.mse, rng.standard_normal((4, 1)))]:
         rows.append((name, gradcheck.check_loss(fn, x, t)))
+    from minigan.gan import objectives
+    margin = np.array([[-2.5], [-0.4], [0.3], [1.7]])          # away from the hinges
+    for name in ("wgan", "hinge"):
+        rows.append((f"{name}: critic loss on real scores",
+                     gradcheck.check_loss(lambda a: objectives.d_real_loss(name, a), margin)))
+        rows.append((f"{name}: critic loss on fake scores",
+                     gradcheck.check_loss(lambda a: objectives.d_fake_loss(name, a), margin)))
     return rows
 
 
@@ -81,11 +99,15 @@ def cmd_train(args):
         model = args.model or "dcgan"
         dataset = args.dataset or ("ring" if model == "toy" else "mnist")
         given = {k: getattr(args, k) for k in (
-            "data_dir", "limit", "epochs", "batch_size", "lr", "loss", "label_smoothing", "ema",
-            "seed", "backend", "image_size", "channels", "checkpoint_every", "eval_every")
+            "data_dir", "limit", "epochs", "batch_size", "lr", "beta1", "beta2", "loss",
+            "label_smoothing", "ema", "seed", "backend", "image_size", "channels",
+            "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight", "pack")
             if getattr(args, k) is not None}
+        given.update(spectral_norm=args.spectral_norm, conditional=args.conditional)
         if model == "toy":
             given = {"epochs": 30, "batch_size": 256, "ema": 0.0, **given}
+        if args.conditional:
+            given = {"samples": 100, **given}       # a 10 x 10 grid, one row per class
         cfg = Config(model=model, dataset=dataset, download=args.download,
                      out=args.out or os.path.join("runs", args.name or f"{model}-{dataset}"),
                      **given)
@@ -108,15 +130,27 @@ def cmd_sample(args):
     trainer = Trainer.from_checkpoint(args.checkpoint, log=lambda *a: None,
                                       **({"backend": args.backend} if args.backend else {}))
     z = np.random.default_rng(args.seed).standard_normal((args.n, trainer.cfg.latent_dim))
-    out = backend.to_numpy(trainer.sample(backend.asarray(z.astype(np.float32))))
+    labels, nrow = None, None
+    if args.digit is not None:
+        if not trainer.cfg.conditional:
+            raise ValueError(f"{args.checkpoint} is not a conditional model; --digit needs one "
+                             f"trained with --conditional")
+        if not 0 <= args.digit < 10:
+            raise ValueError(f"--digit must be a class from 0 to 9, got {args.digit}")
+        labels = np.full(args.n, args.digit)
+    elif trainer.cfg.conditional:
+        per = max(1, args.n // 10)                  # one row per class
+        labels, nrow = np.minimum(np.arange(args.n) // per, 9), per
+    out = backend.to_numpy(trainer.sample(backend.asarray(z.astype(np.float32)), labels))
     path = args.out or os.path.splitext(args.checkpoint)[0] + "_samples.png"
     if path.endswith(".npy"):
         np.save(path, out)
     elif trainer.points:
         viz.save_points(path, out)
     else:
-        viz.save_grid(path, out)
-    print(f"wrote {args.n} samples to {path}")
+        viz.save_grid(path, out, nrow=nrow)
+    what = f" of digit {args.digit}" if args.digit is not None else ""
+    print(f"wrote {args.n} samples{what} to {path}")
     return 0
 
 
@@ -137,6 +171,11 @@ def cmd_evaluate(args):
     print(f"  {'score':<20}{'generated':>12}{'real':>12}")
     for k in gen:
         print(f"  {k:<20}{gen[k]:>12.4g}{ref[k]:>12.4g}")
+    if cfg.conditional:
+        acc = ev.class_accuracy(trainer.sample, cfg.latent_dim)
+        print(f"  conditional: share of samples classified as the digit asked for "
+              f"({args.n // 10} per digit): mean {acc['class_accuracy']:.4f}")
+        print("  " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(acc["per_class"])))
     return 0
 
 
@@ -158,8 +197,21 @@ def build_parser():
     p.add_argument("--limit", type=int, help="use only the first N samples")
     p.add_argument("--epochs", type=int, help="default 12 (toy: 30)")
     p.add_argument("--batch-size", type=int, help="default 32 (toy: 256)")
-    p.add_argument("--lr", type=float, help="Adam learning rate, default 2e-4")
-    p.add_argument("--loss", choices=OBJECTIVES, help="default non-saturating")
+    p.add_argument("--lr", type=float,
+                   help="learning rate; default 2e-4 (wgan: 5e-5 RMSprop, wgan-gp: 1e-4)")
+    p.add_argument("--beta1", type=float, help="Adam beta1, default 0.5")
+    p.add_argument("--beta2", type=float, help="Adam beta2, default 0.999 (wgan-gp: 0.9)")
+    p.add_argument("--loss", choices=OBJECTIVES,
+                   help="default non-saturating; wgan (weight clipping, RMSprop), wgan-gp "
+                        "(gradient penalty), hinge (pair it with --spectral-norm)")
+    p.add_argument("--n-critic", type=int, help="critic steps per G step (default 1, wgan*: 5)")
+    p.add_argument("--clip", type=float, help="WGAN weight clipping (default 0.01 for wgan)")
+    p.add_argument("--gp-weight", type=float, help="gradient penalty weight (wgan-gp: 10)")
+    p.add_argument("--spectral-norm", action="store_true",
+                   help="spectral normalization of D's Dense and Conv2D weights")
+    p.add_argument("--pack", type=int, help="PacGAN: D judges this many samples at once")
+    p.add_argument("--conditional", action="store_true",
+                   help="class-conditional GAN on the dataset's labels (mnist, fashion)")
     p.add_argument("--label-smoothing", type=float,
                    help="one-sided: real label = 1 - this (e.g. 0.1); default 0")
     p.add_argument("--ema", type=float,
@@ -183,6 +235,9 @@ def build_parser():
     p.add_argument("checkpoint")
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--digit", type=int,
+                   help="conditional models: draw only this class (0-9); default one row "
+                        "per class")
     p.add_argument("--out", help="PATH.png (grid) or PATH.npy (raw samples in [-1, 1])")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"])
     p.set_defaults(func=cmd_sample)

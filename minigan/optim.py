@@ -140,3 +140,35 @@ class Adam(Optimizer):
         for name, p, g in self.params:
             kernels.adam_update(p, g, m[name], v[name], self.lr, b1, b2, self.eps,
                                 self.step_count, self.weight_decay, scale)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton 2012), PyTorch's form (no momentum)::
+
+        v  = alpha * v + (1 - alpha) * g**2
+        p -= lr * g / (sqrt(v) + eps)
+
+    The optimizer of the original WGAN (lr 5e-5): no momentum, which the
+    paper found to destabilize a clipped critic.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 max_grad_norm=None):
+        super().__init__(params, lr, weight_decay, max_grad_norm)
+        if not 0 <= alpha < 1:
+            raise ValueError(f"RMSprop: expected 0 <= alpha < 1, got {alpha}")
+        self.alpha, self.eps = alpha, eps
+
+    def step(self):
+        scale = self.grad_scale()
+        self.step_count += 1
+        sq = self._slot("square_avg")
+        for name, p, g in self.params:
+            g = g * scale if scale != 1.0 else g
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            v = sq[name]
+            v *= self.alpha
+            v += (1 - self.alpha) * g * g
+            xp = backend.get_array_module(p)
+            p -= self.lr * g / (xp.sqrt(v) + self.eps)

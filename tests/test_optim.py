@@ -64,7 +64,21 @@ def test_sgd_momentum_by_hand():
     np.testing.assert_allclose(host(p), [1.0 - 0.05 + 0.055], rtol=1e-12)
 
 
-@pytest.mark.parametrize("cls", [optim.Adam, optim.SGD])
+def test_rmsprop_two_steps_by_hand():
+    """v = a v + (1 - a) g^2, p -= lr g / (sqrt(v) + eps), from v = 0."""
+    lr, a, eps = 0.01, 0.9, 1e-8
+    p, g, params = one_param([1.0], [2.0])
+    opt = optim.RMSprop(params, lr=lr, alpha=a, eps=eps)
+    opt.step()
+    v1 = (1 - a) * 4.0
+    p1 = 1.0 - lr * 2.0 / (math.sqrt(v1) + eps)
+    g[...] = arr(np.array([-1.0]))
+    opt.step()
+    v2 = a * v1 + (1 - a) * 1.0
+    np.testing.assert_allclose(host(p), [p1 + lr * 1.0 / (math.sqrt(v2) + eps)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.SGD, optim.RMSprop])
 def test_optimizer_state_round_trip_continues_identically(cls, rng):
     kwargs = {"momentum": 0.9} if cls is optim.SGD else {}
     grads = [rng.standard_normal(3) for _ in range(6)]

@@ -184,13 +184,17 @@ class Batches:
     ``default_rng([seed, e]).permutation(n)``, in ``n // batch_size`` full
     batches (the remainder is dropped). ``batch(step)`` needs no state, so a
     run resumed at any step sees exactly the batches it would have seen.
+    ``labels`` (optional, one per sample) come with ``labels_of(step)``.
     """
 
-    def __init__(self, data, batch_size, seed=0):
+    def __init__(self, data, batch_size, seed=0, labels=None):
         if batch_size < 1 or batch_size > len(data):
             raise ValueError(f"batch size {batch_size} must be between 1 and the number of "
                              f"samples ({len(data)})")
+        if labels is not None and len(labels) != len(data):
+            raise ValueError(f"{len(labels)} labels for {len(data)} samples")
         self.data, self.batch_size, self.seed = data, batch_size, seed
+        self.labels = labels
         self.steps_per_epoch = len(data) // batch_size
         self._perm = (None, None)
 
@@ -200,7 +204,15 @@ class Batches:
                 len(self.data)))
         return self._perm[1]
 
-    def batch(self, step):
+    def indices(self, step):
         epoch, k = divmod(step, self.steps_per_epoch)
-        idx = self.order(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
-        return self.data[idx]
+        return self.order(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
+
+    def batch(self, step):
+        return self.data[self.indices(step)]
+
+    def labels_of(self, step):
+        """The labels of ``batch(step)``."""
+        if self.labels is None:
+            raise ValueError("these batches have no labels")
+        return self.labels[self.indices(step)]

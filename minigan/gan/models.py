@@ -18,6 +18,13 @@
     Weights N(0, 0.02), BatchNorm gamma N(1, 0.02), beta 0 (Radford et al. 2016).
 ``toy``
     For 2D mixtures: G z(2) -> 128 -> 128 -> 2 and D 2 -> 128 -> 128 -> 1 with ReLU.
+
+Options shared by the builders (see :mod:`minigan.gan.inputs`):
+``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
+D takes the image plus K label channels (dcgan) or features (mlp));
+``pack`` m > 1 makes D judge m samples at once (m times the input channels
+or features). ``dropout=0`` builds the dcgan D without Dropout layers (a
+critic trained with a gradient penalty must be one fixed function).
 """
 
 import numpy as np
@@ -40,16 +47,16 @@ def _check_image(image_size, channels):
 
 
 def mlp_gan(latent_dim=100, image_size=28, channels=1, hidden=(256, 512, 1024),
-            d_hidden=(512, 256), slope=0.2, rng=0, dtype=np.float32):
+            d_hidden=(512, 256), slope=0.2, rng=0, dtype=np.float32, n_classes=0, pack=1):
     """The fully connected GAN. Returns ``(G, D)``."""
     rng = as_rng(rng)
     n_out = channels * image_size * image_size
-    g, sizes = [], (latent_dim,) + tuple(hidden)
+    g, sizes = [], (latent_dim + n_classes,) + tuple(hidden)
     for a, b in zip(sizes, sizes[1:]):
         g += [Dense(a, b, rng=rng, dtype=dtype), LeakyReLU(slope)]
     g += [Dense(sizes[-1], n_out, rng=rng, dtype=dtype), Tanh(),
           Reshape(channels, image_size, image_size)]
-    d, sizes = [Flatten()], (n_out,) + tuple(d_hidden)
+    d, sizes = [Flatten()], ((n_out + n_classes) * pack,) + tuple(d_hidden)
     for a, b in zip(sizes, sizes[1:]):
         d += [Dense(a, b, rng=rng, dtype=dtype), LeakyReLU(slope)]
     d += [Dense(sizes[-1], 1, rng=rng, dtype=dtype)]
@@ -63,7 +70,7 @@ def _dcgan_batchnorm(n, rng, dtype):
 
 
 def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropout=0.3, rng=0,
-          dtype=np.float32):
+          dtype=np.float32, n_classes=0, pack=1):
     """The DCGAN pair (see the module docstring for the exact layers).
     Returns ``(G, D)``."""
     _check_image(image_size, channels)
@@ -72,7 +79,7 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
     base = image_size // 2 ** u
     ch = width * 2 ** u
     kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
-    g = [Dense(latent_dim, ch * base * base, bias=False, **kw),
+    g = [Dense(latent_dim + n_classes, ch * base * base, bias=False, **kw),
          _dcgan_batchnorm(ch * base * base, rng, dtype), LeakyReLU(slope), Reshape(ch, base, base),
          ConvTranspose2D(ch, ch // 2, 5, stride=1, padding=2, bias=False, **kw),
          _dcgan_batchnorm(ch // 2, rng, dtype), LeakyReLU(slope)]
@@ -84,22 +91,23 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
     g += [ConvTranspose2D(ch, channels, 5, stride=2, padding=2, output_padding=1, bias=False,
                           **kw), Tanh()]
 
-    d, ch, size = [], channels, image_size
+    d, ch, size = [], (channels + n_classes) * pack, image_size
     for k in range(u):
-        d += [Conv2D(ch, width * 2 ** k, 5, stride=2, padding=2, **kw), LeakyReLU(slope),
-              Dropout(dropout, rng=rng.integers(2**63))]
+        d += [Conv2D(ch, width * 2 ** k, 5, stride=2, padding=2, **kw), LeakyReLU(slope)]
+        if dropout:
+            d += [Dropout(dropout, rng=rng.integers(2**63))]
         ch, size = width * 2 ** k, (size + 1) // 2
     d += [Flatten(), Dense(ch * size * size, 1, **kw)]
     return Sequential(*g), Sequential(*d)
 
 
-def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32):
+def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, pack=1):
     """A small ReLU MLP pair for 2D point clouds. Returns ``(G, D)``."""
     rng = as_rng(rng)
     G = Sequential(Dense(latent_dim, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, 2, rng=rng, dtype=dtype))
-    D = Sequential(Dense(2, hidden, rng=rng, dtype=dtype), ReLU(),
+    D = Sequential(Dense(2 * pack, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, 1, rng=rng, dtype=dtype))
     return G, D

@@ -1,26 +1,37 @@
-"""GAN objectives on the discriminator's logits ``x``.
+"""GAN objectives on the discriminator's outputs ``x`` (logits, or a critic's
+scores).
 
-Each objective gives the discriminator's loss on real and on fake logits and
-the generator's loss on fake logits, each as ``(loss, dloss/dx)``:
+Each objective gives the discriminator's loss on real and on fake outputs and
+the generator's loss on fake outputs, each as ``(loss, dloss/dx)``:
 
-=================  ==============================  ===============================
-objective          discriminator                   generator
-=================  ==============================  ===============================
-non-saturating     BCE(x_real, 1) + BCE(x_fake, 0)  BCE(x_fake, 1) = -log D(G(z))
-minimax            same                             -BCE(x_fake, 0) = log(1 - D(G(z)))
-least-squares      (x_real - 1)^2/2 + x_fake^2/2    (x_fake - 1)^2/2
-=================  ==============================  ===============================
+==============  ================================  ================================
+objective       discriminator                     generator
+==============  ================================  ================================
+non-saturating  BCE(x_real, 1) + BCE(x_fake, 0)   BCE(x_fake, 1) = -log D(G(z))
+minimax         same                              -BCE(x_fake, 0) = log(1 - D(G(z)))
+least-squares   (x_real - 1)^2/2 + x_fake^2/2     (x_fake - 1)^2/2
+wgan, wgan-gp   mean(x_fake) - mean(x_real)       -mean(x_fake)
+hinge           mean(relu(1 - x_real))            -mean(x_fake)
+                + mean(relu(1 + x_fake))
+==============  ================================  ================================
 
 Minimax is the game of Goodfellow et al. (2014); its generator gradient
 vanishes when D confidently rejects the fakes (early training), which is why
 the non-saturating form is the default. Least squares is Mao et al. (2017).
-``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016): only
-the real targets are softened.
+The Wasserstein objectives (Arjovsky et al. 2017; Gulrajani et al. 2017)
+train a *critic* whose scores estimate the Wasserstein-1 distance; it must be
+kept 1-Lipschitz, by weight clipping (wgan) or a gradient penalty (wgan-gp,
+:mod:`minigan.gan.penalty`). The hinge loss is that of SNGAN (Miyato et al.
+2018), usually with spectral normalization. ``real_label`` < 1 is one-sided
+label smoothing (Salimans et al. 2016) and applies to the BCE objectives only.
 """
 
+from .. import backend
 from ..functional.losses import bce_with_logits, mse
 
-OBJECTIVES = ("non-saturating", "minimax", "least-squares")
+OBJECTIVES = ("non-saturating", "minimax", "least-squares", "wgan", "wgan-gp", "hinge")
+BCE = ("non-saturating", "minimax")
+WASSERSTEIN = ("wgan", "wgan-gp")
 
 
 def _half_mse(x, target):
@@ -28,12 +39,37 @@ def _half_mse(x, target):
     return 0.5 * loss, 0.5 * dx
 
 
+def _mean(x, sign):
+    """``sign * mean(x)`` and its gradient."""
+    xp = backend.get_array_module(x)
+    return sign * float(x.sum(dtype="float64")) / x.size, xp.full_like(x, sign / x.size)
+
+
+def _hinge(x, sign):
+    """``mean(relu(1 + sign*x))`` and its gradient."""
+    active = (1 + sign * x) > 0
+    loss = float((active * (1 + sign * x)).sum(dtype="float64")) / x.size
+    return loss, (sign / x.size) * active.astype(x.dtype)
+
+
 def d_real_loss(name, x, real_label=1.0):
-    return _half_mse(x, real_label) if name == "least-squares" else bce_with_logits(x, real_label)
+    if name == "least-squares":
+        return _half_mse(x, real_label)
+    if name in WASSERSTEIN:
+        return _mean(x, -1.0)
+    if name == "hinge":
+        return _hinge(x, -1.0)
+    return bce_with_logits(x, real_label)
 
 
 def d_fake_loss(name, x):
-    return _half_mse(x, 0.0) if name == "least-squares" else bce_with_logits(x, 0.0)
+    if name == "least-squares":
+        return _half_mse(x, 0.0)
+    if name in WASSERSTEIN:
+        return _mean(x, 1.0)
+    if name == "hinge":
+        return _hinge(x, 1.0)
+    return bce_with_logits(x, 0.0)
 
 
 def g_loss(name, x):
@@ -44,6 +80,8 @@ def g_loss(name, x):
         return -loss, -dx
     if name == "least-squares":
         return _half_mse(x, 1.0)
+    if name in WASSERSTEIN or name == "hinge":
+        return _mean(x, -1.0)
     raise ValueError(f"unknown loss {name!r}: expected one of {', '.join(OBJECTIVES)}")
 
 

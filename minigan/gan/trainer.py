@@ -29,10 +29,25 @@ import numpy as np
 
 from .. import backend, checkpoint, data, optim, viz
 from ..kernels import workspace
+from ..layers import apply_spectral_norm
 from . import models, objectives
-from .step import gan_step
+from .inputs import Inputs
+from .step import Game, gan_step
 
 DATASETS = ("mnist", "mnist-full", "fashion", "folder", "ring", "grid")
+LABELLED = ("mnist", "mnist-full", "fashion")
+N_CLASSES = 10
+
+# Per objective: optimizer, lr, betas, critic steps per G step, weight clip,
+# gradient-penalty weight. WGAN and WGAN-GP take their papers' settings.
+OBJECTIVE_DEFAULTS = {
+    "wgan": dict(optimizer="rmsprop", lr=5e-5, beta1=0.0, beta2=0.0, n_critic=5, clip=0.01,
+                 gp_weight=0.0),
+    "wgan-gp": dict(optimizer="adam", lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, clip=0.0,
+                    gp_weight=10.0),
+}
+CLASSIC = dict(optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, clip=0.0,
+               gp_weight=0.0)
 
 
 class TrainingDiverged(RuntimeError):
@@ -49,11 +64,17 @@ class Config:
     limit: int = None               # use only the first N samples (tests, quick looks)
     epochs: int = 12
     batch_size: int = 32
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr: float = None                # None: the objective's default (OBJECTIVE_DEFAULTS)
+    beta1: float = None
+    beta2: float = None
     loss: str = "non-saturating"
     label_smoothing: float = 0.0    # real label = 1 - label_smoothing (one-sided)
+    n_critic: int = None            # critic steps per generator step (wgan*: 5)
+    clip: float = None              # WGAN weight clipping (wgan: 0.01)
+    gp_weight: float = None         # WGAN-GP penalty weight (wgan-gp: 10)
+    spectral_norm: bool = False     # spectral normalization of D's Dense/Conv2D weights
+    pack: int = 1                   # PacGAN: D judges `pack` samples at once
+    conditional: bool = False       # class-conditional G and D (labelled datasets)
     ema: float = 0.995              # EMA decay of G's weights for samples; 0 = off
     seed: int = 0
     backend: str = "numba"
@@ -83,6 +104,23 @@ class Config:
         if self.model == "toy":
             self.latent_dim = 2                      # the toy GAN's noise is 2D
         objectives.check(self.loss)
+        defaults = OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)
+        if self.model == "toy" and self.loss == "wgan-gp":
+            # the WGAN-GP authors' own toy experiments used lambda = 0.1: the
+            # 2D mixtures are small, and lambda = 10 over-smooths the critic
+            defaults = {**defaults, "gp_weight": 0.1}
+        for name in ("lr", "beta1", "beta2", "n_critic", "clip", "gp_weight"):
+            if getattr(self, name) is None:
+                setattr(self, name, defaults[name])
+        if self.n_critic < 1 or self.clip < 0 or self.gp_weight < 0:
+            raise ValueError(f"expected n_critic >= 1, clip >= 0 and gp_weight >= 0, got "
+                             f"{self.n_critic}, {self.clip}, {self.gp_weight}")
+        if self.pack < 1 or self.batch_size % self.pack:
+            raise ValueError(f"--pack {self.pack}: the batch size ({self.batch_size}) must be a "
+                             f"multiple of the pack size (at least 1)")
+        if self.conditional and self.dataset not in LABELLED:
+            raise ValueError(f"--conditional needs a labelled dataset ({', '.join(LABELLED)}), "
+                             f"got {self.dataset!r}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if not 0 <= self.ema < 1:
@@ -102,6 +140,14 @@ class Config:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         return self
 
+    @property
+    def optimizer(self):
+        return OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)["optimizer"]
+
+    @property
+    def n_classes(self):
+        return N_CLASSES if self.conditional else 0
+
     def to_dict(self):
         return dataclasses.asdict(self)
 
@@ -112,33 +158,45 @@ class Config:
 
 
 def load_training_data(cfg, log=print):
-    """The training set as float32: images (N, C, S, S) in [-1, 1], or 2D points."""
+    """The training set as float32: images (N, C, S, S) in [-1, 1], or 2D
+    points; and their labels (int64) where the dataset has them, else None."""
+    labels = None
     if cfg.dataset in data.datasets.TOYS:
         n = cfg.limit or 50_000
-        return data.sample_mixture(cfg.dataset, n, np.random.default_rng([cfg.seed, 7]))
+        return data.sample_mixture(cfg.dataset, n, np.random.default_rng([cfg.seed, 7])), None
     if cfg.dataset == "mnist":
-        images, _ = data.load_mnist("test")
+        images, labels = data.load_mnist("test")
     elif cfg.dataset == "mnist-full":
-        images, _ = data.load_mnist("train", download=cfg.download, log=log)
+        images, labels = data.load_mnist("train", download=cfg.download, log=log)
     elif cfg.dataset == "fashion":
-        images, _ = data.load_fashion_mnist("train", cfg.data_dir, cfg.download, log=log)
+        images, labels = data.load_fashion_mnist("train", cfg.data_dir, cfg.download, log=log)
     else:
         if not cfg.data_dir:
             raise ValueError("dataset 'folder' needs --data-dir PATH")
         images = data.load_folder(cfg.data_dir, cfg.image_size, cfg.channels)
     if cfg.limit:
         images = images[:cfg.limit]
-    return data.to_unit_range(data.fit_images(images, cfg.image_size, cfg.channels))
+        labels = None if labels is None else labels[:cfg.limit]
+    labels = None if labels is None else labels.astype(np.int64)
+    return data.to_unit_range(data.fit_images(images, cfg.image_size, cfg.channels)), labels
 
 
-def build_models(cfg):
+def build_models(cfg, generator_only=False):
+    """``(G, D)`` for the config: the model, conditioned and packed as asked;
+    D spectrally normalized if asked, without Dropout under a gradient penalty."""
     if cfg.model == "toy":
-        return models.toy_gan(rng=cfg.seed)
-    kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
-              rng=cfg.seed)
-    if cfg.model == "dcgan":
-        kw["width"] = cfg.width
-    return models.build(cfg.model, **kw)
+        G, D = models.toy_gan(rng=cfg.seed, pack=cfg.pack)
+    else:
+        kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
+                  rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack)
+        if cfg.model == "dcgan":
+            kw["width"] = cfg.width
+            if cfg.gp_weight:
+                kw["dropout"] = 0.0
+        G, D = models.build(cfg.model, **kw)
+    if cfg.spectral_norm and not generator_only:
+        apply_spectral_norm(D, rng=[cfg.seed, 8])
+    return G, D
 
 
 def _finite(state):
@@ -156,39 +214,72 @@ class Trainer:
         self.log = log
         backend.set_backend(cfg.backend)
         self.points = cfg.model == "toy"
-        host = load_training_data(cfg, log) if training_data is None else training_data
-        self.batches = data.Batches(host, cfg.batch_size, cfg.seed)
+        if training_data is None:
+            host, labels = load_training_data(cfg, log)
+        else:
+            host, labels = (training_data if isinstance(training_data, tuple)
+                            else (training_data, None))
+        if cfg.conditional and labels is None:
+            raise ValueError("a conditional GAN needs the training data's labels")
+        self.batches = data.Batches(host, cfg.batch_size, cfg.seed,
+                                    labels if cfg.conditional else None)
+        self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)
         self.G, self.D = build_models(cfg)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
-        self.opt_D = optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self.game = Game(loss=cfg.loss, real_label=1.0 - cfg.label_smoothing,
+                         n_critic=cfg.n_critic, clip=cfg.clip, gp_weight=cfg.gp_weight)
+        self.io = Inputs(cfg.n_classes, cfg.pack, spatial=cfg.model == "dcgan")
+        self.opt_G = self._optimizer(self.G)
+        self.opt_D = self._optimizer(self.D)
         self.ema = None
         if cfg.ema:
-            self.ema, _ = build_models(cfg)
+            self.ema, _ = build_models(cfg, generator_only=True)
             self.ema.load_state_dict(self.G.state_dict())
         self.fixed_z = self._noise(cfg.samples, "fixed")
+        # a conditional grid has one row per class (10 columns)
+        self.fixed_labels = (np.arange(cfg.samples) // max(1, cfg.samples // N_CLASSES)
+                             % N_CLASSES if cfg.conditional else None)
         self._evaluator = None
         self.step = 0
         self.elapsed = 0.0
 
+    def _optimizer(self, net):
+        cfg = self.cfg
+        if cfg.optimizer == "rmsprop":
+            return optim.RMSprop(net.parameters(), lr=cfg.lr)
+        return optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
     # -- randomness: pure functions of (seed, purpose, step) ------------------
-    def _noise(self, n, purpose, step=0):
+    def _noise(self, n, purpose, step=0, k=0):
         tag = {"fixed": 0, "train": 1}[purpose]
-        z = np.random.default_rng([self.cfg.seed, tag, step]).standard_normal(
-            (n, self.cfg.latent_dim))
+        key = [self.cfg.seed, tag, step] + ([k] if k else [])
+        z = np.random.default_rng(key).standard_normal((n, self.cfg.latent_dim))
         return backend.asarray(z.astype(np.float32))
+
+    def _interpolation(self, step, k, like):
+        """WGAN-GP's eps ~ U(0, 1), one per sample, shaped to broadcast over ``like``."""
+        eps = np.random.default_rng([self.cfg.seed, 2, step, k]).random(
+            (like.shape[0],) + (1,) * (like.ndim - 1))
+        return backend.asarray(eps.astype(like.dtype))
 
     @property
     def epoch(self):
-        return self.step // self.batches.steps_per_epoch
+        return self.step // self.steps_per_epoch
 
     # -- one step --------------------------------------------------------------
     def train_step(self):
-        """One GAN step on the batch and noise of ``self.step``; returns its metrics."""
-        real = backend.asarray(self.batches.batch(self.step))
-        z = self._noise(self.cfg.batch_size, "train", self.step)
-        m = gan_step(self.G, self.D, self.opt_G, self.opt_D, real, z, self.cfg.loss,
-                     real_label=1.0 - self.cfg.label_smoothing)
+        """One GAN step (``n_critic`` critic updates, one generator update) on
+        the batches and noise of ``self.step``; returns its metrics."""
+        cfg, n = self.cfg, self.cfg.n_critic
+        reals, zs, labels, eps = [], [], [], []
+        for k in range(n):
+            index = self.step * n + k
+            reals.append(backend.asarray(self.batches.batch(index)))
+            zs.append(self._noise(cfg.batch_size, "train", self.step, k))
+            labels.append(backend.asarray(self.batches.labels_of(index))
+                          if cfg.conditional else None)
+            eps.append(self._interpolation(self.step, k, reals[-1]) if cfg.gp_weight else None)
+        m = gan_step(self.G, self.D, self.opt_G, self.opt_D, reals, zs, game=self.game,
+                     io=self.io, labels=labels, eps=eps)
         for name, value in m.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(f"step {self.step}: {name} is {value}")
@@ -209,15 +300,25 @@ class Trainer:
                 ema_state[k][...] = v
 
     # -- sampling --------------------------------------------------------------
-    def sample(self, z=None):
+    def sample(self, z=None, labels=None):
         """Generator output for noise ``z`` (default: the fixed evaluation
         batch), in eval mode, from the EMA weights when EMA is on. The
-        generator is back in train mode afterwards."""
-        z = self.fixed_z if z is None else z
+        generator is back in train mode afterwards. A conditional generator
+        draws the classes ``labels`` (default: the fixed grid's rows for the
+        fixed noise, else 0, 1, ..., 9, 0, 1, ...)."""
+        if z is None:
+            z, labels = self.fixed_z, self.fixed_labels if labels is None else labels
+        if self.cfg.conditional:
+            if labels is None:
+                labels = np.arange(z.shape[0]) % N_CLASSES
+            labels = np.asarray(backend.to_numpy(labels), dtype=np.int64)
+            if labels.ndim == 0:
+                labels = np.full(z.shape[0], int(labels))
         net = self.ema if self.ema is not None else self.G
         net.eval()
         try:
-            return net.forward(z)
+            return net.forward(self.io.g_input(z, backend.asarray(labels)
+                                               if self.cfg.conditional else None))
         finally:
             net.train()
 
@@ -244,8 +345,10 @@ class Trainer:
         """Restore everything from ``path`` (made by a run of the same model)."""
         arrays, meta = checkpoint.load(path)
         saved = meta.get("config", {})
-        for key in ("model", "latent_dim", "image_size", "channels", "width", "dataset"):
-            if saved.get(key) != getattr(self.cfg, key):
+        for key in ("model", "latent_dim", "image_size", "channels", "width", "dataset",
+                    "conditional", "pack", "spectral_norm"):
+            default = Config.__dataclass_fields__[key].default
+            if saved.get(key, default) != getattr(self.cfg, key):
                 raise checkpoint.CheckpointError(
                     f"{path}: checkpoint has {key}={saved.get(key)!r}, this run has "
                     f"{key}={getattr(self.cfg, key)!r}")
@@ -303,7 +406,7 @@ class Trainer:
         os.makedirs(paths["samples"], exist_ok=True)
         with open(paths["config"], "w") as f:
             json.dump(cfg.to_dict(), f, indent=1)
-        spe = self.batches.steps_per_epoch
+        spe = self.steps_per_epoch
         total = epochs * spe
         f, writer = self._open_log()
         bar = None
@@ -349,7 +452,8 @@ class Trainer:
             viz.save_points(frame, out, means, title=f"epoch {epoch}",
                             lim=1.5 if cfg.dataset == "ring" else 6)
         else:
-            viz.save_grid(frame, out)
+            viz.save_grid(frame, out, nrow=cfg.samples // N_CLASSES
+                          if cfg.conditional and cfg.samples >= N_CLASSES else None)
         frames = sorted(os.path.join(paths["samples"], p) for p in os.listdir(paths["samples"])
                         if p.startswith("epoch_") and p.endswith(".png"))
         viz.make_gif(paths["gif"], frames)
@@ -368,7 +472,12 @@ class Trainer:
             if self._evaluator is None or self._evaluator.n != n:
                 kind = self.cfg.dataset if self.points else "images"
                 self._evaluator = Evaluator(kind, n, self.cfg.seed)
-            return self._evaluator.score(self.sample, self.cfg.latent_dim)
+            out = self._evaluator.score(self.sample, self.cfg.latent_dim)
+            if self.cfg.conditional:
+                acc = self._evaluator.class_accuracy(self.sample, self.cfg.latent_dim,
+                                                     N_CLASSES)
+                out["class_accuracy"] = acc["class_accuracy"]
+            return out
         finally:
             workspace.clear()      # scratch of shapes that training will not use again
 

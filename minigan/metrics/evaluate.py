@@ -69,3 +69,24 @@ class Evaluator:
                                  f"shape {samples.shape[1:]}")
             return image_scores(self.net, samples, self.real_feats)
         return scores.mode_metrics(samples, self.means, self.std)
+
+    def class_accuracy(self, generate, latent_dim, n_classes=10):
+        """For a conditional generator ``generate(z, labels)``: the share of
+        its samples that the evaluator classifies as the class asked for,
+        over ``n`` samples (``n // n_classes`` per class). Returns
+        ``{"class_accuracy": mean over classes, "per_class": [...]}``."""
+        if self.kind != "images":
+            raise ValueError("class accuracy scores conditional image generators")
+        per = max(1, self.n // n_classes)
+        rng = np.random.default_rng([self.seed, 6])
+        labels = np.repeat(np.arange(n_classes), per)
+        predicted = []
+        for i in range(0, len(labels), self.CHUNK):
+            y = labels[i:i + self.CHUNK]
+            z = rng.standard_normal((len(y), latent_dim)).astype(np.float32)
+            images = backend.to_numpy(generate(backend.asarray(z), y))
+            _, probs = classifier.features_and_probs(self.net, images)
+            predicted.append(probs.argmax(axis=1))
+        hit = np.concatenate(predicted) == labels
+        per_class = [float(hit[labels == c].mean()) for c in range(n_classes)]
+        return {"class_accuracy": float(np.mean(per_class)), "per_class": per_class}

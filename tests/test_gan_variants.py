@@ -1,0 +1,163 @@
+"""WGAN, WGAN-GP, hinge + spectral norm, PacGAN and the conditional GAN:
+their wiring in the step and the trainer."""
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan import backend, gradcheck
+from minigan.gan import Config, Inputs, Trainer, objectives
+from minigan.layers import Dropout
+
+from .conftest import arr, host
+from .test_cli import run
+from .test_trainer import all_state, assert_same_state, tiny
+
+
+@pytest.mark.parametrize("name", ["wgan", "hinge"])
+def test_new_objectives_gradient_check(name, rng):
+    x = arr(rng.standard_normal((6, 1)) * 2)
+    x = arr(np.where(np.abs(np.abs(host(x)) - 1) < 0.05, 1.5, host(x)))   # off the hinge
+    for fn in (lambda a: objectives.d_real_loss(name, a), lambda a: objectives.d_fake_loss(name, a),
+               lambda a: objectives.g_loss(name, a)):
+        assert gradcheck.check_loss(fn, x)["x"] < 1e-8
+
+
+def test_objective_values_by_definition():
+    x = arr(np.array([[-2.0], [0.5], [3.0]]))
+    assert objectives.d_real_loss("wgan", x)[0] == pytest.approx(-0.5)
+    assert objectives.d_fake_loss("wgan-gp", x)[0] == pytest.approx(0.5)
+    assert objectives.d_real_loss("hinge", x)[0] == pytest.approx((3 + 0.5 + 0) / 3)
+    assert objectives.d_fake_loss("hinge", x)[0] == pytest.approx((0 + 1.5 + 4) / 3)
+    assert objectives.g_loss("hinge", x)[0] == pytest.approx(-0.5)
+
+
+def test_objective_defaults_follow_the_papers():
+    wgan = Config(loss="wgan").validate()
+    assert (wgan.optimizer, wgan.lr, wgan.n_critic, wgan.clip) == ("rmsprop", 5e-5, 5, 0.01)
+    gp = Config(loss="wgan-gp").validate()
+    assert (gp.optimizer, gp.lr, gp.beta1, gp.beta2, gp.n_critic, gp.gp_weight) == \
+        ("adam", 1e-4, 0.5, 0.9, 5, 10.0)
+    classic = Config(loss="hinge", lr=1e-3).validate()
+    assert (classic.lr, classic.beta2, classic.n_critic, classic.clip) == (1e-3, 0.999, 1, 0)
+
+
+@pytest.mark.parametrize("bad,message", [
+    (dict(pack=3), "must be a multiple of the pack size"),
+    (dict(conditional=True, model="toy", dataset="ring"), "--conditional needs a labelled"),
+    (dict(loss="wgan", n_critic=0), "expected n_critic >= 1"),
+])
+def test_bad_settings_are_clear_errors(bad, message):
+    with pytest.raises(ValueError, match=message):
+        Config(batch_size=32, **bad).validate()
+
+
+def test_inputs_gradient_is_the_adjoint_and_packs_consecutive_samples(rng):
+    for spatial, shape in ((True, (4, 2, 3, 3)), (False, (4, 2, 3, 3)), (True, (4, 2))):
+        io = Inputs(n_classes=0 if len(shape) == 2 else 3, pack=2, spatial=spatial)
+        x = arr(rng.standard_normal(shape))
+        labels = arr(np.array([0, 2, 1, 2]))
+        X = io.d_input(x, labels)
+        R = arr(rng.standard_normal(X.shape))
+        base = io.d_input(arr(np.zeros(shape)), labels)
+        lhs = float(((X - base) * R).sum())          # d_input is affine in x
+        rhs = float((x * io.d_input_grad(R, shape)).sum())
+        assert lhs == pytest.approx(rhs, rel=1e-12)
+        assert X.shape[0] == 2
+    io = Inputs(pack=2)
+    x = arr(np.arange(8.0).reshape(4, 2))
+    np.testing.assert_array_equal(host(io.d_input(x)), [[0, 1, 2, 3], [4, 5, 6, 7]])
+
+
+def test_conditional_input_carries_the_label(rng):
+    io = Inputs(n_classes=3, spatial=True)
+    X = host(io.d_input(arr(np.zeros((2, 1, 2, 2))), arr(np.array([2, 0]))))
+    assert X.shape == (2, 4, 2, 2)
+    np.testing.assert_array_equal(X[0, 1:, 0, 0], [0, 0, 1])
+    np.testing.assert_array_equal(X[1, 1:, 1, 1], [1, 0, 0])
+    z = host(io.g_input(arr(np.ones((2, 2))), arr(np.array([1, 2]))))
+    np.testing.assert_array_equal(z, [[1, 1, 0, 1, 0], [1, 1, 0, 0, 1]])
+    mask = host(io.penalty_mask(arr(np.zeros((2, 1, 2, 2)))))
+    assert mask.shape == X.shape
+    assert mask[:, 0].all() and not mask[:, 1:].any()
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
+        io.g_input(arr(np.ones((1, 2))), arr(np.array([3])))
+
+
+def test_wgan_clips_the_critic_and_takes_n_critic_batches(tmp_path):
+    t = Trainer(tiny(tmp_path, "numpy", model="mlp", loss="wgan", limit=160))
+    assert isinstance(t.opt_D, mg.optim.RMSprop)
+    assert t.steps_per_epoch == 2                       # 10 batches / 5 critic steps
+    t.train_step()
+    for name, p, _ in t.D.parameters():
+        assert np.abs(host(p)).max() <= 0.01 + 1e-9, name
+
+
+def test_wgan_gp_critic_has_no_dropout_and_trains(tmp_path):
+    t = Trainer(tiny(tmp_path, "numpy", loss="wgan-gp", limit=160))
+    assert not any(isinstance(l, Dropout) for l in t.D) and t.D.supports_tangent()
+    for _ in range(2):
+        m = t.train_step()
+    assert all(np.isfinite(v) for v in m.values())
+
+
+def test_spectral_norm_keeps_every_critic_layer_near_one(tmp_path):
+    t = Trainer(tiny(tmp_path, "numpy", loss="hinge", spectral_norm=True))
+    for _ in range(6):
+        t.train_step()
+    normalized = [l for l in t.D if hasattr(l, "sn_iterations") and l.sn_iterations]
+    assert len(normalized) == 3                         # two convolutions and the Dense
+    for layer in normalized:
+        W = host(layer.weight()).reshape(layer.params["W"].shape[0], -1)
+        assert np.linalg.svd(W, compute_uv=False)[0] == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(model="mlp", loss="wgan-gp", conditional=True, pack=2, limit=160),
+    dict(loss="hinge", spectral_norm=True, pack=2, conditional=True),
+], ids=["mlp-wgan-gp-conditional-pack2", "dcgan-hinge-sn-conditional-pack2"])
+def test_variants_resume_bit_for_bit(tmp_path, kw):
+    cfg = lambda: tiny(tmp_path, backend.get_backend(), ema=0.9, **kw)  # noqa: E731
+    straight = Trainer(cfg())
+    for _ in range(3):
+        straight.train_step()
+    first = Trainer(cfg())
+    first.train_step()
+    first.save_checkpoint(tmp_path / "k.npz")
+    resumed = Trainer(cfg())
+    resumed.load_checkpoint(tmp_path / "k.npz")
+    for _ in range(2):
+        resumed.train_step()
+    assert_same_state(all_state(straight), all_state(resumed))
+
+
+def test_conditional_sampling_and_scores(tmp_path):
+    t = Trainer(tiny(tmp_path, "numpy", conditional=True, samples=20, eval_samples=100))
+    t.train_step()
+    assert list(t.fixed_labels) == [d for d in range(10) for _ in range(2)]
+    z = arr(np.zeros((3, 8), np.float32))
+    a, b = host(t.sample(z, np.array([1, 1, 1]))), host(t.sample(z, np.array([1, 1, 7])))
+    np.testing.assert_array_equal(a[:2], b[:2])
+    assert not np.array_equal(a[2], b[2])             # same noise, another digit
+    scores = t.evaluate()
+    assert 0 <= scores["class_accuracy"] <= 1
+
+
+def test_cli_samples_a_chosen_digit(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    code, _, _ = run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32",
+                     "--epochs", "1", "--conditional", "--out", out, "--no-progress",
+                     "--eval-every", "0", "--backend", "numpy")
+    assert code == 0
+    ckpt = str(tmp_path / "run" / "checkpoint.npz")
+    code, text, _ = run(capsys, "sample", ckpt, "--digit", "7", "--n", "4",
+                        "--out", str(tmp_path / "s.npy"))
+    assert code == 0 and "of digit 7" in text
+    assert np.load(tmp_path / "s.npy").shape == (4, 1, 28, 28)
+    code, _, err = run(capsys, "sample", ckpt, "--digit", "12")
+    assert code == 2 and "--digit must be a class from 0 to 9, got 12" in err
+    run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32", "--epochs",
+        "1", "--out", str(tmp_path / "plain"), "--no-progress", "--eval-every", "0")
+    code, _, err = run(capsys, "sample", str(tmp_path / "plain" / "checkpoint.npz"),
+                       "--digit", "3")
+    assert code == 2 and "is not a conditional model" in err
