@@ -54,9 +54,11 @@ def save_points(path, points, means=None, title=None, lim=None):
     plt.close(fig)
 
 
-def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25):
+def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25,
+                probabilities=True):
     """D and G losses (moving average over ``smooth`` steps) and, if given,
-    mean D(x) and D(G(z)), against the step."""
+    mean D(x) and D(G(z)), against the step: probabilities in [0, 1] for the
+    BCE objectives, raw critic scores (``probabilities=False``) otherwise."""
     def ma(v):
         v = np.asarray(v, np.float64)
         if len(v) < smooth:
@@ -75,8 +77,9 @@ def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25
     if d_real is not None:
         axes[1].plot(s, ma(d_real), label="mean D(x)")
         axes[1].plot(s, ma(d_fake), label="mean D(G(z))")
-        axes[1].set_ylim(0, 1)
-        axes[1].set_ylabel("probability")
+        if probabilities:
+            axes[1].set_ylim(0, 1)
+        axes[1].set_ylabel("probability" if probabilities else "critic score")
         axes[1].legend()
     axes[-1].set_xlabel("step")
     fig.tight_layout()

@@ -507,7 +507,8 @@ class Trainer:
             return
         col = {k: [float(r[k]) for r in rows] for k in self.CSV_FIELDS}
         viz.plot_losses(paths["losses"], col["step"], col["d_loss"], col["g_loss"],
-                        col["d_real"], col["d_fake"])
+                        col["d_real"], col["d_fake"],
+                        probabilities=self.cfg.loss in objectives.BCE)
 
 
 def _version():

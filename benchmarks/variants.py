@@ -1,0 +1,117 @@
+"""The GAN variants on the 2D mixtures, over seeds: the evidence table.
+
+    python benchmarks/variants.py                     # 4 variants x ring, grid x seeds 0-2
+    python benchmarks/variants.py --workers 2 --json benchmarks/results/variants.json
+
+Each run is ``minigan train --model toy --dataset D --seed S`` plus the
+variant's flags (30 epochs of the 50,000 points, batch 256), then scored as
+``minigan evaluate`` scores its checkpoint (PacGAN's metrics on 5,000
+samples). Runs go to processes of one thread each, ``--workers`` at a time.
+Prints a markdown table of mean and standard deviation over the seeds.
+``--score-only`` rescores the checkpoints of an earlier run.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import set_threads  # noqa: E402
+
+VARIANTS = {
+    "vanilla (non-saturating)": [],
+    "PacGAN2": ["--pack", "2"],
+    "WGAN-GP": ["--loss", "wgan-gp"],
+    "hinge + spectral norm": ["--loss", "hinge", "--spectral-norm", "--n-critic", "5",
+                              "--beta1", "0", "--beta2", "0.9"],
+}
+KEYS = ("modes_captured", "high_quality_share", "reverse_kl")
+
+
+def one_run(job):
+    name, dataset, seed, out, score_only = job
+    set_threads(1)
+    from minigan.cli import main
+    from minigan.gan import Trainer
+    from minigan.metrics.evaluate import Evaluator
+    argv = ["train", "--model", "toy", "--dataset", dataset, "--seed", str(seed), "--out", out,
+            "--no-progress", *VARIANTS[name]]
+    t = time.perf_counter()
+    if not score_only:
+        with open(os.devnull, "w") as devnull:
+            stdout, sys.stdout = sys.stdout, devnull
+            try:
+                code = main(argv)
+            finally:
+                sys.stdout = stdout
+        if code:
+            raise RuntimeError(f"minigan {' '.join(argv)} exited with {code}")
+    seconds = time.perf_counter() - t
+    trainer = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"), log=lambda *a: None)
+    scores = Evaluator(dataset, 5000, 0).score(trainer.sample, trainer.cfg.latent_dim)
+    return {"variant": name, "dataset": dataset, "seed": seed,
+            "seconds": None if score_only else seconds, "command": "minigan " + " ".join(argv),
+            **{k: float(scores[k]) for k in KEYS}}
+
+
+def table(rows):
+    import numpy as np
+    lines = ["| variant | dataset | modes captured | high-quality share | reverse KL | "
+             "minutes per run |", "| --- | --- | --- | --- | --- | --- |"]
+    for dataset in ("ring", "grid"):
+        for name in VARIANTS:
+            rs = [r for r in rows if r["variant"] == name and r["dataset"] == dataset]
+            if not rs:
+                continue
+            cells = []
+            for k in KEYS:
+                v = np.array([r[k] for r in rs])
+                cells.append(f"{v.mean():.2f} ± {v.std():.2f}" if np.isfinite(v).all()
+                             else "inf in " + str(int((~np.isfinite(v)).sum())) + " runs")
+            total = 8 if dataset == "ring" else 25
+            cells[0] = cells[0] + f" / {total}"
+            times = [r["seconds"] for r in rs if r["seconds"] is not None]
+            minutes = f"{np.mean(times) / 60:.1f}" if times else "-"
+            lines.append(f"| {name} | {dataset} | " + " | ".join(cells) + f" | {minutes} |")
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--datasets", nargs="+", default=["ring", "grid"])
+    p.add_argument("--out", default="runs/variants")
+    p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--score-only", action="store_true",
+                   help="only rescore the checkpoints already in --out")
+    p.add_argument("--times-from", metavar="JSON",
+                   help="with --score-only: take the run times from the --json of the run")
+    args = p.parse_args()
+    jobs = [(name, d, s, os.path.join(args.out, f"{d}-{name.split()[0].lower()}-{s}"),
+             args.score_only)
+            for d in args.datasets for name in VARIANTS for s in range(args.seeds)]
+    from multiprocessing import get_context
+    with get_context("spawn").Pool(args.workers) as pool:
+        rows = []
+        for r in pool.imap_unordered(one_run, jobs):
+            rows.append(r)
+            print(f"{r['dataset']} {r['variant']} seed {r['seed']}: "
+                  + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS)
+                  + (f" ({r['seconds']:.0f} s)" if r["seconds"] is not None else ""),
+                  flush=True)
+    if args.times_from:
+        with open(args.times_from) as f:
+            times = {(r["variant"], r["dataset"], r["seed"]): r["seconds"] for r in json.load(f)}
+        for r in rows:
+            r["seconds"] = times.get((r["variant"], r["dataset"], r["seed"]), r["seconds"])
+    print(table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
