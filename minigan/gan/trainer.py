@@ -42,7 +42,7 @@ N_CLASSES = 10
 # gradient-penalty weight. WGAN and WGAN-GP take their papers' settings.
 OBJECTIVE_DEFAULTS = {
     "wgan": dict(optimizer="rmsprop", lr=5e-5, beta1=0.0, beta2=0.0, n_critic=5, clip=0.01,
-                 gp_weight=0.0),
+                 gp_weight=0.0),                     # (RMSprop has no betas)
     "wgan-gp": dict(optimizer="adam", lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, clip=0.0,
                     gp_weight=10.0),
 }
@@ -205,7 +205,9 @@ def _finite(state):
 
 
 class Trainer:
-    """Train a GAN from a :class:`Config`. ``Trainer(cfg).fit()`` runs it."""
+    """Train a GAN from a :class:`Config`. ``Trainer(cfg).fit()`` runs it.
+    ``training_data`` (images or points, or ``(data, labels)``) replaces the
+    config's dataset."""
 
     CSV_FIELDS = ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 
@@ -251,6 +253,7 @@ class Trainer:
     # -- randomness: pure functions of (seed, purpose, step) ------------------
     def _noise(self, n, purpose, step=0, k=0):
         tag = {"fixed": 0, "train": 1}[purpose]
+        # critic step k > 0 gets its own stream; k = 0 keeps the classic GAN's keys
         key = [self.cfg.seed, tag, step] + ([k] if k else [])
         z = np.random.default_rng(key).standard_normal((n, self.cfg.latent_dim))
         return backend.asarray(z.astype(np.float32))
