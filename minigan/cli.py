@@ -206,7 +206,8 @@ def build_parser():
                         "(gradient penalty), hinge (pair it with --spectral-norm)")
     p.add_argument("--n-critic", type=int, help="critic steps per G step (default 1, wgan*: 5)")
     p.add_argument("--clip", type=float, help="WGAN weight clipping (default 0.01 for wgan)")
-    p.add_argument("--gp-weight", type=float, help="gradient penalty weight (wgan-gp: 10)")
+    p.add_argument("--gp-weight", type=float,
+                   help="gradient penalty weight (wgan-gp: 10; 0.1 for the toy model)")
     p.add_argument("--spectral-norm", action="store_true",
                    help="spectral normalization of D's Dense and Conv2D weights")
     p.add_argument("--pack", type=int, help="PacGAN: D judges this many samples at once")
