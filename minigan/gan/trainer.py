@@ -1,9 +1,11 @@
 """The trainer: data in, GAN trained, pictures and checkpoints out.
 
 Everything random is a pure function of the seed and the step (the batch
-order of ``data.Batches``, the noise of step t) except Dropout's masks, whose
-generator state is part of D's state. So a run is deterministic for a seed
-and backend, and a resumed run continues bit for bit.
+order of ``data.Batches``, the noise and WGAN-GP's interpolation weights of
+step t and critic step k) except Dropout's masks, whose generator state is
+part of D's state (as is spectral normalization's vector u). So a run is
+deterministic for a seed and backend, and a resumed run continues bit for
+bit.
 
 A run folder ``runs/<name>/`` holds::
 
@@ -13,7 +15,8 @@ A run folder ``runs/<name>/`` holds::
     progress.gif         those grids as an animation
     losses.png           loss curves and D's outputs
     metrics.csv, metrics.png   classifier FID / IS / coverage (or 2D mode
-                         metrics) every ``eval_every`` epochs
+                         metrics; and class_accuracy for a conditional GAN)
+                         every ``eval_every`` epochs
     checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
                          every K epochs if asked)
 """
