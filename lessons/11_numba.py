@@ -25,7 +25,7 @@ import time
 import numpy as np
 from numba import njit, prange
 
-from _common import savefig, size
+from _common import best_ms, savefig, size
 
 from minigan.kernels import numba_cpu, reference
 
@@ -66,19 +66,13 @@ print(f"ours vs NumPy: {np.abs(a[0] - b[0]).max():.1e}; ours vs minigan's kernel
 assert np.allclose(a[0], b[0], atol=1e-6) and np.allclose(b[0], c[0], atol=1e-6)
 
 
-def best_ms(fn, reps=size(15, 3)):
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * min(times)
+REPS = size(15, 3)
 
 
-t_np = best_ms(lambda: adam_numpy(a[0], g, a[1], a[2], 2e-4, 0.5, 0.999, 1e-8, 2))
-t_nb = best_ms(lambda: adam_numba(b[0], g, b[1], b[2], 2e-4, 0.5, 0.999, 1e-8, 2))
+t_np = best_ms(lambda: adam_numpy(a[0], g, a[1], a[2], 2e-4, 0.5, 0.999, 1e-8, 2), REPS)
+t_nb = best_ms(lambda: adam_numba(b[0], g, b[1], b[2], 2e-4, 0.5, 0.999, 1e-8, 2), REPS)
 t_ref = best_ms(lambda: reference.adam_update(c[0], g, c[1], c[2], 2e-4, 0.5, 0.999, 1e-8, 2,
-                                              0.0, 1.0))
+                                              0.0, 1.0), REPS)
 print(f"{n:,} parameters: NumPy {t_np:.1f} ms (minigan's reference {t_ref:.1f} ms), "
       f"Numba {t_nb:.2f} ms: {t_np / t_nb:.1f}x faster")
 print(f"first call (compile or load from the cache): {1e3 * first_call:.0f} ms")

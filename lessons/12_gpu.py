@@ -33,12 +33,10 @@
 # two threads write the same place, and the order of the sum is fixed.
 
 # %%
-import time
-
 import numba
 import numpy as np
 
-from _common import savefig, size
+from _common import best_ms, savefig, size
 
 from minigan.kernels import numba_cpu, reference
 from minigan.kernels.reference import conv_output_size
@@ -129,20 +127,14 @@ OH = conv_output_size(14, K, s, p)
 cols32 = rng.standard_normal((64 * K * K, shape[0] * OH * OH)).astype(np.float32)
 
 
-def best_ms(fn, repeat=size(7, 2)):
-    fn()                                              # compile / warm up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * min(times)
-
-
+REPS = size(7, 2)
 cpu = {
-    "col2im, numpy reference": best_ms(lambda: reference.col2im(cols32, shape, K, K, s, p)),
-    "col2im, numba (library)": best_ms(lambda: numba_cpu.col2im(cols32, shape, K, K, s, p)),
-    "col2im, numba gather": best_ms(lambda: col2im_by_gather(cols32, shape, K, K, s, p)),
+    "col2im, numpy reference": best_ms(lambda: reference.col2im(cols32, shape, K, K, s, p),
+                                       REPS, warmup=True),
+    "col2im, numba (library)": best_ms(lambda: numba_cpu.col2im(cols32, shape, K, K, s, p),
+                                       REPS, warmup=True),
+    "col2im, numba gather": best_ms(lambda: col2im_by_gather(cols32, shape, K, K, s, p),
+                                    REPS, warmup=True),
 }
 for name, ms in cpu.items():
     print(f"{name:<28} {ms:8.2f} ms   (batch {shape[0]}, 64 channels, 14x14, 5x5 s2)")

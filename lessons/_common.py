@@ -5,6 +5,7 @@ test suite runs them that way, so a broken lesson fails CI).
 """
 
 import os
+import time
 
 SMOKE = os.environ.get("MINIGAN_SMOKE") == "1"
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
@@ -27,3 +28,17 @@ def savefig(fig, name):
     fig.tight_layout()
     fig.savefig(out(name))
     print("figure:", out(name))
+
+
+def best_ms(fn, repeat, warmup=False):
+    """The fastest of ``repeat`` calls of ``fn()``, in milliseconds (the
+    minimum is the least disturbed by other work on a shared machine);
+    ``warmup`` makes one untimed call first (JIT compilation, caches)."""
+    if warmup:
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1e3 * min(times)
