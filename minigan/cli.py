@@ -101,7 +101,8 @@ def cmd_train(args):
         given = {k: getattr(args, k) for k in (
             "data_dir", "limit", "epochs", "batch_size", "lr", "beta1", "beta2", "loss",
             "label_smoothing", "ema", "seed", "backend", "image_size", "channels",
-            "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight", "pack")
+            "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight", "pack", "width",
+            "dropout")
             if getattr(args, k) is not None}
         given.update(spectral_norm=args.spectral_norm, conditional=args.conditional)
         if model == "toy":
@@ -211,6 +212,11 @@ def build_parser():
     p.add_argument("--spectral-norm", action="store_true",
                    help="spectral normalization of D's Dense and Conv2D weights")
     p.add_argument("--pack", type=int, help="PacGAN: D judges this many samples at once")
+    p.add_argument("--width", type=int,
+                   help="dcgan: channels of D's first conv, G's last block (default 64)")
+    p.add_argument("--dropout", type=float,
+                   help="dcgan: Dropout rate after D's conv blocks (default 0; the TensorFlow "
+                        "tutorial's model has 0.3)")
     p.add_argument("--conditional", action="store_true",
                    help="class-conditional GAN on the dataset's labels (mnist, fashion)")
     p.add_argument("--label-smoothing", type=float,

@@ -138,3 +138,24 @@ def test_toy_gan_on_the_ring(tmp_path, backend_name):
     t = Trainer(cfg).fit(progress=False)
     assert backend.to_numpy(t.sample()).shape == (256, 2)
     assert os.path.exists(os.path.join(cfg.out, "samples", "epoch_001.png"))
+
+
+def test_dropout_setting_builds_d_and_is_checked(tmp_path, backend_name):
+    from minigan.layers import Dropout
+    plain = Trainer(tiny(tmp_path, backend_name))
+    assert not any(isinstance(layer, Dropout) for layer in plain.D)
+    tf = Trainer(tiny(tmp_path, backend_name, dropout=0.3))
+    assert [layer.p for layer in tf.D if isinstance(layer, Dropout)] == [0.3, 0.3]
+    plain.save_checkpoint(tmp_path / "c.npz")
+    with pytest.raises(checkpoint.CheckpointError, match=r"checkpoint has dropout=0.0, this run "
+                                                         r"has dropout=0.3"):
+        tf.load_checkpoint(tmp_path / "c.npz")
+    # a run saved before the setting existed had the tutorial's Dropout(0.3)
+    assert Config.from_dict({"model": "dcgan"}).dropout == 0.3
+    assert Config.from_dict({"model": "dcgan", "loss": "wgan-gp", "gp_weight": 10}).dropout == 0
+    for kw, message in [(dict(dropout=1.0), r"--dropout must be in \[0, 1\), got 1.0"),
+                        (dict(model="mlp", dropout=0.3), r"only the dcgan's D has Dropout"),
+                        (dict(loss="wgan-gp", dropout=0.3), r"critic must be one fixed function"),
+                        (dict(width=0), r"width must be at least 1, got 0")]:
+        with pytest.raises(ValueError, match=message):
+            tiny(tmp_path, backend_name, **kw).validate()

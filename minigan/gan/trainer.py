@@ -84,7 +84,9 @@ class Config:
     latent_dim: int = 100
     image_size: int = 28
     channels: int = 1
-    width: int = 64
+    width: int = 64                 # dcgan: channels of D's first conv (G's last block)
+    dropout: float = 0.0            # dcgan: Dropout after each of D's conv blocks (the TF
+                                    # tutorial has 0.3; measured worse here, see README)
     out: str = "runs/dcgan-mnist"
     checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
     samples: int = 64               # size of the fixed evaluation noise batch
@@ -126,6 +128,16 @@ class Config:
                              f"got {self.dataset!r}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.dropout and self.model != "dcgan":
+            raise ValueError(f"--dropout {self.dropout}: only the dcgan's D has Dropout layers, "
+                             f"the model is {self.model!r}")
+        if self.dropout and self.gp_weight:
+            raise ValueError(f"--dropout {self.dropout} with a gradient penalty: the critic must "
+                             f"be one fixed function (no Dropout) for the penalty")
+        if self.width < 1:
+            raise ValueError(f"width must be at least 1, got {self.width}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"EMA decay must be in [0, 1), got {self.ema}")
         for name in ("epochs", "batch_size", "samples"):
@@ -157,7 +169,10 @@ class Config:
     @classmethod
     def from_dict(cls, d):
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        d = {k: v for k, v in d.items() if k in known}
+        if d.get("model", "dcgan") == "dcgan" and "dropout" not in d and not d.get("gp_weight"):
+            d["dropout"] = 0.3      # runs saved before the setting existed had D's Dropout
+        return cls(**d)
 
 
 def load_training_data(cfg, log=print):
@@ -193,9 +208,7 @@ def build_models(cfg, generator_only=False):
         kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
                   rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack)
         if cfg.model == "dcgan":
-            kw["width"] = cfg.width
-            if cfg.gp_weight:
-                kw["dropout"] = 0.0
+            kw.update(width=cfg.width, dropout=cfg.dropout)
         G, D = models.build(cfg.model, **kw)
     if cfg.spectral_norm and not generator_only:
         apply_spectral_norm(D, rng=[cfg.seed, 8])
@@ -350,13 +363,12 @@ class Trainer:
     def load_checkpoint(self, path):
         """Restore everything from ``path`` (made by a run of the same model)."""
         arrays, meta = checkpoint.load(path)
-        saved = meta.get("config", {})
-        for key in ("model", "latent_dim", "image_size", "channels", "width", "dataset",
-                    "conditional", "pack", "spectral_norm"):
-            default = Config.__dataclass_fields__[key].default
-            if saved.get(key, default) != getattr(self.cfg, key):
+        saved = Config.from_dict(meta.get("config", {}))
+        for key in ("model", "latent_dim", "image_size", "channels", "width", "dropout",
+                    "dataset", "conditional", "pack", "spectral_norm"):
+            if getattr(saved, key) != getattr(self.cfg, key):
                 raise checkpoint.CheckpointError(
-                    f"{path}: checkpoint has {key}={saved.get(key)!r}, this run has "
+                    f"{path}: checkpoint has {key}={getattr(saved, key)!r}, this run has "
                     f"{key}={getattr(self.cfg, key)!r}")
         try:
             self.G.load_state_dict(checkpoint.split(arrays, "G"))
