@@ -91,8 +91,9 @@ def cmd_train(args):
     from minigan.gan.trainer import Config, Trainer
     if args.resume:
         overrides = {"epochs": args.epochs} if args.epochs else {}
-        if args.out:
-            overrides["out"] = args.out
+        # the run goes on in the checkpoint's own folder (not the folder named
+        # in its config: a moved run must not write into another run's files)
+        overrides["out"] = args.out or os.path.dirname(os.path.abspath(args.resume))
         trainer = Trainer.from_checkpoint(args.resume, **overrides)
         print(f"resumed {args.resume} at step {trainer.step} (epoch {trainer.epoch})")
     else:
@@ -234,7 +235,9 @@ def build_parser():
     p.add_argument("--eval-every", type=int, metavar="K",
                    help="score the generator every K epochs into metrics.csv (default: every "
                         "epoch for MNIST digits and 2D mixtures; 0 = never)")
-    p.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its checkpoint")
+    p.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue a run from its checkpoint, writing into the checkpoint's "
+                        "folder (or --out)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 

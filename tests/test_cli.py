@@ -34,6 +34,15 @@ def test_train_then_sample(tmp_path, capsys):
     assert code == 0 and os.path.getsize(tmp_path / "grid.png") > 0
     code, text, _ = run(capsys, "train", "--resume", ckpt, "--epochs", "2", "--no-progress")
     assert code == 0 and "resumed" in text and "at step 2" in text
+    # a moved run resumes in its new folder and leaves the old one alone
+    moved = tmp_path / "moved"
+    os.rename(out, moved)
+    os.makedirs(out)
+    code, text, _ = run(capsys, "train", "--resume", str(moved / "checkpoint.npz"), "--epochs",
+                        "3", "--no-progress")
+    assert code == 0 and "at step 4" in text and os.listdir(out) == []
+    with open(moved / "log.csv") as f:
+        assert [int(row.split(",")[0]) for row in f.readlines()[1:]] == list(range(6))
 
 
 @pytest.mark.parametrize("argv,message", [
