@@ -103,7 +103,7 @@ def cmd_train(args):
             "data_dir", "limit", "epochs", "batch_size", "lr", "beta1", "beta2", "loss",
             "label_smoothing", "ema", "seed", "backend", "image_size", "channels",
             "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight", "pack", "width",
-            "dropout")
+            "dropout", "codes", "info_weight")
             if getattr(args, k) is not None}
         given.update(spectral_norm=args.spectral_norm, conditional=args.conditional)
         if model == "toy":
@@ -143,7 +143,19 @@ def cmd_sample(args):
     elif trainer.cfg.conditional:
         per = max(1, args.n // 10)                  # one row per class
         labels, nrow = np.minimum(np.arange(args.n) // per, 9), per
-    out = backend.to_numpy(trainer.sample(backend.asarray(z.astype(np.float32)), labels))
+    codes, K = None, trainer.cfg.codes
+    if args.code is not None:
+        if not K:
+            raise ValueError(f"{args.checkpoint} has no InfoGAN code; --code needs a model "
+                             f"trained with --codes K")
+        if not 0 <= args.code < K:
+            raise ValueError(f"--code must be from 0 to {K - 1}, got {args.code}")
+        codes = np.full(args.n, args.code)
+    elif K:
+        per = max(1, args.n // K)                   # one row per code
+        codes, nrow = np.minimum(np.arange(args.n) // per, K - 1), per
+    out = backend.to_numpy(trainer.sample(backend.asarray(z.astype(np.float32)), labels,
+                                          codes))
     path = args.out or os.path.splitext(args.checkpoint)[0] + "_samples.png"
     if path.endswith(".npy"):
         np.save(path, out)
@@ -151,7 +163,8 @@ def cmd_sample(args):
         viz.save_points(path, out)
     else:
         viz.save_grid(path, out, nrow=nrow)
-    what = f" of digit {args.digit}" if args.digit is not None else ""
+    what = (f" of digit {args.digit}" if args.digit is not None else
+            f" of code {args.code}" if args.code is not None else "")
     print(f"wrote {args.n} samples{what} to {path}")
     return 0
 
@@ -178,6 +191,12 @@ def cmd_evaluate(args):
         print(f"  conditional: share of samples classified as the digit asked for "
               f"({args.n // 10} per digit): mean {acc['class_accuracy']:.4f}")
         print("  " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(acc["per_class"])))
+    if cfg.codes:
+        pure = ev.code_purity(lambda z, c: trainer.sample(z, codes=c), cfg.latent_dim, cfg.codes)
+        print(f"  InfoGAN code: share of each code's samples in its majority digit "
+              f"({args.n // cfg.codes} per code): mean {pure['code_purity']:.4f}, "
+              f"{pure['code_classes']} distinct digits")
+        print("  " + "  ".join(f"{k}->{d}:{s:.3f}" for k, (d, s) in enumerate(pure["per_code"])))
     return 0
 
 
@@ -220,6 +239,11 @@ def build_parser():
                         "tutorial's model has 0.3)")
     p.add_argument("--conditional", action="store_true",
                    help="class-conditional GAN on the dataset's labels (mnist, fashion)")
+    p.add_argument("--codes", type=int, metavar="K",
+                   help="InfoGAN: a categorical latent code of K values, predicted by D "
+                        "(0: none)")
+    p.add_argument("--info-weight", type=float,
+                   help="InfoGAN: weight of the code-prediction loss (default 1)")
     p.add_argument("--label-smoothing", type=float,
                    help="one-sided: real label = 1 - this (e.g. 0.1); default 0")
     p.add_argument("--ema", type=float,
@@ -248,6 +272,8 @@ def build_parser():
     p.add_argument("--digit", type=int,
                    help="conditional models: draw only this class (0-9); default one row "
                         "per class")
+    p.add_argument("--code", type=int,
+                   help="InfoGAN models: draw only this code; default one row per code")
     p.add_argument("--out", help="PATH.png (grid) or PATH.npy (raw samples in [-1, 1])")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"])
     p.set_defaults(func=cmd_sample)

@@ -1,5 +1,6 @@
-"""How the networks' inputs are assembled: class labels (conditional GAN) and
-packing (PacGAN). With neither, both are the identity and cost nothing.
+"""How the networks' inputs are assembled: class labels (conditional GAN),
+packing (PacGAN) and a categorical latent code (InfoGAN). With none of them,
+both are the identity and cost nothing.
 
 **Conditional GAN** (Mirza & Osindero 2014): both networks see the label as a
 one-hot vector y of ``n_classes``. The generator gets ``[z, y]``; the
@@ -13,6 +14,10 @@ concatenated along the channels (or features): (N, F) -> (N/m, m*F). A
 generator that collapses onto a few modes makes packs of near-identical
 samples, which real packs never are; so D can see the collapse that it cannot
 see one sample at a time. Packing is a plain reshape of consecutive samples.
+
+**InfoGAN** (Chen et al. 2016): the generator's noise is ``[z, onehot(c)]``
+with a code c drawn uniformly from ``codes`` values; no labels are used. D
+sees only the image (its extra outputs predict c, see :mod:`minigan.gan.step`).
 """
 
 import math
@@ -24,28 +29,39 @@ class Inputs:
     """``n_classes`` > 0: conditional; ``pack`` = m >= 1; ``spatial``: labels as
     channels (convolutional D) rather than features (dense D)."""
 
-    def __init__(self, n_classes=0, pack=1, spatial=True):
-        if n_classes < 0 or pack < 1:
-            raise ValueError(f"expected n_classes >= 0 and pack >= 1, got n_classes="
-                             f"{n_classes}, pack={pack}")
+    def __init__(self, n_classes=0, pack=1, spatial=True, codes=0):
+        if n_classes < 0 or pack < 1 or codes < 0:
+            raise ValueError(f"expected n_classes >= 0, pack >= 1 and codes >= 0, got "
+                             f"n_classes={n_classes}, pack={pack}, codes={codes}")
         self.n_classes, self.pack, self.spatial = n_classes, pack, spatial
+        self.codes = codes
 
-    def onehot(self, labels, like):
+    def onehot(self, labels, like, k=None, what="labels"):
+        k = self.n_classes if k is None else k
         xp = backend.get_array_module(like)
         labels = xp.asarray(labels)
         if labels.shape != (like.shape[0],):
-            raise ValueError(f"expected {like.shape[0]} labels, got shape {tuple(labels.shape)}")
-        if int(labels.min()) < 0 or int(labels.max()) >= self.n_classes:
-            raise ValueError(f"labels must be in [0, {self.n_classes}), got "
+            raise ValueError(f"expected {like.shape[0]} {what}, got shape "
+                             f"{tuple(labels.shape)}")
+        if int(labels.min()) < 0 or int(labels.max()) >= k:
+            raise ValueError(f"{what} must be in [0, {k}), got "
                              f"{int(labels.min())}..{int(labels.max())}")
-        return (labels[:, None] == xp.arange(self.n_classes)[None, :]).astype(like.dtype)
+        return (labels[:, None] == xp.arange(k)[None, :]).astype(like.dtype)
 
-    def g_input(self, z, labels=None):
-        """The generator's input: ``z``, or ``[z, onehot(labels)]``."""
-        if not self.n_classes:
+    def g_input(self, z, labels=None, codes=None):
+        """The generator's input: ``z``, with ``onehot(labels)`` appended for a
+        conditional GAN and ``onehot(codes)`` for an InfoGAN."""
+        parts = [z]
+        if self.n_classes:
+            parts.append(self.onehot(labels, z))
+        if self.codes:
+            if codes is None:
+                raise ValueError(f"an InfoGAN generator needs a code in [0, {self.codes}) "
+                                 f"per sample")
+            parts.append(self.onehot(codes, z, self.codes, "codes"))
+        if len(parts) == 1:
             return z
-        xp = backend.get_array_module(z)
-        return xp.concatenate([z, self.onehot(labels, z)], axis=1)
+        return backend.get_array_module(z).concatenate(parts, axis=1)
 
     def _assemble(self, x, y):
         xp = backend.get_array_module(x)

@@ -23,7 +23,9 @@ Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
 D takes the image plus K label channels (dcgan) or features (mlp));
 ``pack`` m > 1 makes D judge m samples at once (m times the input channels
-or features). ``dropout=0`` builds the dcgan D without Dropout layers: a
+or features); ``codes`` K > 0 makes an InfoGAN pair (G takes latent_dim + K
+inputs, a one-hot categorical code, and D's last layer has 1 + K outputs: the
+real/fake logit, then K logits predicting the code). ``dropout=0`` builds the dcgan D without Dropout layers: a
 critic trained with a gradient penalty must be one fixed function, and
 ``minigan train`` uses it by default (it measured better there; the
 builder's own default stays the tutorial's 0.3).
@@ -49,11 +51,12 @@ def _check_image(image_size, channels):
 
 
 def mlp_gan(latent_dim=100, image_size=28, channels=1, hidden=(256, 512, 1024),
-            d_hidden=(512, 256), slope=0.2, rng=0, dtype=np.float32, n_classes=0, pack=1):
+            d_hidden=(512, 256), slope=0.2, rng=0, dtype=np.float32, n_classes=0, pack=1,
+            codes=0):
     """The fully connected GAN. Returns ``(G, D)``."""
     rng = as_rng(rng)
     n_out = channels * image_size * image_size
-    g, sizes = [], (latent_dim + n_classes,) + tuple(hidden)
+    g, sizes = [], (latent_dim + n_classes + codes,) + tuple(hidden)
     for a, b in zip(sizes, sizes[1:]):
         g += [Dense(a, b, rng=rng, dtype=dtype), LeakyReLU(slope)]
     g += [Dense(sizes[-1], n_out, rng=rng, dtype=dtype), Tanh(),
@@ -61,7 +64,7 @@ def mlp_gan(latent_dim=100, image_size=28, channels=1, hidden=(256, 512, 1024),
     d, sizes = [Flatten()], ((n_out + n_classes) * pack,) + tuple(d_hidden)
     for a, b in zip(sizes, sizes[1:]):
         d += [Dense(a, b, rng=rng, dtype=dtype), LeakyReLU(slope)]
-    d += [Dense(sizes[-1], 1, rng=rng, dtype=dtype)]
+    d += [Dense(sizes[-1], 1 + codes, rng=rng, dtype=dtype)]
     return Sequential(*g), Sequential(*d)
 
 
@@ -72,7 +75,7 @@ def _dcgan_batchnorm(n, rng, dtype):
 
 
 def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropout=0.3, rng=0,
-          dtype=np.float32, n_classes=0, pack=1):
+          dtype=np.float32, n_classes=0, pack=1, codes=0):
     """The DCGAN pair (see the module docstring for the exact layers).
     Returns ``(G, D)``."""
     _check_image(image_size, channels)
@@ -81,7 +84,7 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
     base = image_size // 2 ** u
     ch = width * 2 ** u
     kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
-    g = [Dense(latent_dim + n_classes, ch * base * base, bias=False, **kw),
+    g = [Dense(latent_dim + n_classes + codes, ch * base * base, bias=False, **kw),
          _dcgan_batchnorm(ch * base * base, rng, dtype), LeakyReLU(slope), Reshape(ch, base, base),
          ConvTranspose2D(ch, ch // 2, 5, stride=1, padding=2, bias=False, **kw),
          _dcgan_batchnorm(ch // 2, rng, dtype), LeakyReLU(slope)]
@@ -99,7 +102,7 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
         if dropout:
             d += [Dropout(dropout, rng=rng.integers(2**63))]
         ch, size = width * 2 ** k, (size + 1) // 2
-    d += [Flatten(), Dense(ch * size * size, 1, **kw)]
+    d += [Flatten(), Dense(ch * size * size, 1 + codes, **kw)]
     return Sequential(*g), Sequential(*d)
 
 

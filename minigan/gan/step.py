@@ -10,6 +10,14 @@
              critic step); backward through D with param_grads=False (D is
              not touched); backward through G; optimizer step on G
 
+InfoGAN (``io.codes`` K > 0): D has 1 + K outputs, the logit that the
+objective sees and K logits Q(c|x) predicting the generator's code c. On the
+fakes, both D's step and G's step add ``info_weight`` times the softmax
+cross-entropy of Q against c (Chen et al. 2016's lower bound on the mutual
+information I(c; G(z, c)), less the constant H(c)); D's step trains Q with D's
+weights, G's step pushes G to draw images from which c can be read. On the
+reals the Q outputs get no gradient.
+
 Every forward is paired with its backward before the next forward of the
 same network, so each layer's cache is always the right one. Labels (a
 conditional GAN) and packing (PacGAN) enter only through :class:`Inputs`,
@@ -19,6 +27,7 @@ which builds each network's input and maps D's input gradient back.
 import dataclasses
 
 from .. import backend
+from ..functional.losses import softmax_cross_entropy
 from . import objectives
 from .inputs import Inputs
 from .penalty import gradient_penalty
@@ -32,6 +41,7 @@ class Game:
     n_critic: int = 1             # critic steps per generator step
     clip: float = 0.0             # WGAN: clip D's weights to [-clip, clip] after each step
     gp_weight: float = 0.0        # WGAN-GP: lambda of the gradient penalty
+    info_weight: float = 1.0      # InfoGAN: lambda of the code-prediction loss
 
 
 def _mean_output(loss, out):
@@ -43,15 +53,34 @@ def _mean_output(loss, out):
     return float(out.mean())
 
 
-def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None):
+def _with_code_loss(out, loss_fn, io, game, codes):
+    """Apply ``loss_fn`` to D's real/fake logit (column 0 of an InfoGAN's
+    outputs) and, where ``codes`` are given, add the weighted code-prediction
+    loss of the other columns. Returns (loss, code loss or None, d out)."""
+    if not io.codes:
+        loss, dl = loss_fn(out)
+        return loss, None, dl
+    xp = backend.get_array_module(out)
+    logit, q = out[:, :1], out[:, 1:]
+    loss, dlogit = loss_fn(logit)
+    if codes is None:
+        return loss, None, xp.concatenate([dlogit, xp.zeros_like(q)], axis=1)
+    info, dq = softmax_cross_entropy(q, codes)
+    return loss, info, xp.concatenate([dlogit, game.info_weight * dq], axis=1)
+
+
+def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=None):
     """One update of D on ``real`` against ``G(z)``; returns (fake, metrics)."""
-    fake = G.forward(io.g_input(z, labels))
+    fake = G.forward(io.g_input(z, labels, codes))
     D.zero_grad()
     out_real = D.forward(io.d_input(real, labels))
-    loss_real, dl = objectives.d_real_loss(game.loss, out_real, game.real_label)
+    loss_real, _, dl = _with_code_loss(
+        out_real, lambda x: objectives.d_real_loss(game.loss, x, game.real_label), io, game,
+        None)
     D.backward(dl, input_grad=False)
     out_fake = D.forward(io.d_input(fake, labels))
-    loss_fake, dl = objectives.d_fake_loss(game.loss, out_fake)
+    loss_fake, info, dl = _with_code_loss(
+        out_fake, lambda x: objectives.d_fake_loss(game.loss, x), io, game, codes)
     D.backward(dl, input_grad=False)
     d_loss = loss_real + loss_fake
     if game.gp_weight:
@@ -64,34 +93,43 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None):
     if game.clip:
         for _, p, _ in D.parameters():
             backend.get_array_module(p).clip(p, -game.clip, game.clip, out=p)
-    return fake, {"d_loss": d_loss, "d_real": _mean_output(game.loss, out_real),
-                  "d_fake": _mean_output(game.loss, out_fake)}
+    m = {"d_loss": d_loss, "d_real": _mean_output(game.loss, out_real[:, :1]),
+         "d_fake": _mean_output(game.loss, out_fake[:, :1])}
+    if info is not None:
+        m["info_loss"] = info
+    return fake, m
 
 
 def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0, game=None,
-             io=None, labels=None, eps=None):
+             io=None, labels=None, eps=None, codes=None):
     """Run one step; returns a dict of floats: ``d_loss``, ``g_loss``,
     ``d_real`` and ``d_fake`` (D's mean outputs, as probabilities for the BCE
-    objectives).
+    objectives); for an InfoGAN also ``info_loss`` (Q's cross-entropy on the
+    fakes of the last critic step, before D's update).
 
-    ``real``, ``z`` (and ``labels``, ``eps``) are one batch each for the
-    classic game, or lists of ``game.n_critic`` batches, one per critic step.
+    ``real``, ``z`` (and ``labels``, ``eps``, ``codes``) are one batch each for
+    the classic game, or lists of ``game.n_critic`` batches, one per critic step.
     """
     game = game or Game(loss=loss, real_label=real_label)
     io = io or Inputs()
+    if io.codes and game.gp_weight:
+        raise ValueError("gan_step: a gradient penalty needs a critic with one output; an "
+                         f"InfoGAN's D has 1 + {io.codes}")
     if not isinstance(real, (list, tuple)):
-        real, z, labels, eps = [real], [z], [labels], [eps]
+        real, z, labels, eps, codes = [real], [z], [labels], [eps], [codes]
     if not len(real) == len(z) == game.n_critic:
         raise ValueError(f"gan_step: expected {game.n_critic} batches of real data and noise "
                          f"(one per critic step), got {len(real)} and {len(z)}")
     labels = labels if labels is not None else [None] * len(real)
     eps = eps if eps is not None else [None] * len(real)
+    codes = codes if codes is not None else [None] * len(real)
     for k in range(game.n_critic):
-        fake, m = critic_step(G, D, opt_D, real[k], z[k], game, io, labels[k], eps[k])
+        fake, m = critic_step(G, D, opt_D, real[k], z[k], game, io, labels[k], eps[k], codes[k])
 
     G.zero_grad()
     out = D.forward(io.d_input(fake, labels[-1]))
-    g_loss, dl = objectives.g_loss(game.loss, out)
+    g_loss, _, dl = _with_code_loss(out, lambda x: objectives.g_loss(game.loss, x), io, game,
+                                    codes[-1])
     dX = D.backward(dl, param_grads=False)
     G.backward(io.d_input_grad(dX, fake.shape), input_grad=False)
     opt_G.step()

@@ -11,11 +11,13 @@ A run folder ``runs/<name>/`` holds::
 
     config.json          the run's settings
     log.csv              step, epoch, d_loss, g_loss, d_real, d_fake, seconds
+                         (and info_loss for an InfoGAN)
     samples/epoch_NNN.png    the fixed-noise grid after each epoch
     progress.gif         those grids as an animation
     losses.png           loss curves and D's outputs
     metrics.csv, metrics.png   classifier FID / IS / coverage (or 2D mode
-                         metrics; and class_accuracy for a conditional GAN)
+                         metrics; class_accuracy for a conditional GAN,
+                         code_purity and code_classes for an InfoGAN)
                          every ``eval_every`` epochs
     checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
                          every K epochs if asked)
@@ -78,6 +80,8 @@ class Config:
     spectral_norm: bool = False     # spectral normalization of D's Dense/Conv2D weights
     pack: int = 1                   # PacGAN: D judges `pack` samples at once
     conditional: bool = False       # class-conditional G and D (labelled datasets)
+    codes: int = 0                  # InfoGAN: a categorical latent code of this many values
+    info_weight: float = 1.0        # InfoGAN: weight of the code-prediction loss
     ema: float = 0.995              # EMA decay of G's weights for samples; 0 = off
     seed: int = 0
     backend: str = "numba"
@@ -136,6 +140,18 @@ class Config:
         if self.dropout and self.gp_weight:
             raise ValueError(f"--dropout {self.dropout} with a gradient penalty: the critic must "
                              f"be one fixed function (no Dropout) for the penalty")
+        if self.codes < 0 or self.info_weight < 0:
+            raise ValueError(f"expected codes >= 0 and info_weight >= 0, got {self.codes} and "
+                             f"{self.info_weight}")
+        if self.codes:
+            why = ("the toy model's noise is the 2D point itself" if self.model == "toy" else
+                   "--conditional already gives G the class" if self.conditional else
+                   f"a packed D (--pack {self.pack}) sees several samples, each with its own "
+                   f"code" if self.pack > 1 else
+                   "a gradient penalty needs a critic with one output" if self.gp_weight
+                   else None)
+            if why:
+                raise ValueError(f"--codes {self.codes} (InfoGAN) cannot be used here: {why}")
         if self.width < 1:
             raise ValueError(f"width must be at least 1, got {self.width}")
         if not 0 <= self.ema < 1:
@@ -172,6 +188,7 @@ class Config:
         d = {k: v for k, v in d.items() if k in known}
         if d.get("model", "dcgan") == "dcgan" and "dropout" not in d and not d.get("gp_weight"):
             d["dropout"] = 0.3      # runs saved before the setting existed had D's Dropout
+        d.setdefault("codes", 0)    # nor had they InfoGAN's code
         return cls(**d)
 
 
@@ -206,7 +223,7 @@ def build_models(cfg, generator_only=False):
         G, D = models.toy_gan(rng=cfg.seed, pack=cfg.pack)
     else:
         kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
-                  rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack)
+                  rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
         if cfg.model == "dcgan":
             kw.update(width=cfg.width, dropout=cfg.dropout)
         G, D = models.build(cfg.model, **kw)
@@ -244,8 +261,10 @@ class Trainer:
         self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)
         self.G, self.D = build_models(cfg)
         self.game = Game(loss=cfg.loss, real_label=1.0 - cfg.label_smoothing,
-                         n_critic=cfg.n_critic, clip=cfg.clip, gp_weight=cfg.gp_weight)
-        self.io = Inputs(cfg.n_classes, cfg.pack, spatial=cfg.model == "dcgan")
+                         n_critic=cfg.n_critic, clip=cfg.clip, gp_weight=cfg.gp_weight,
+                         info_weight=cfg.info_weight)
+        self.io = Inputs(cfg.n_classes, cfg.pack, spatial=cfg.model == "dcgan", codes=cfg.codes)
+        self.csv_fields = self.CSV_FIELDS + (("info_loss",) if cfg.codes else ())
         self.opt_G = self._optimizer(self.G)
         self.opt_D = self._optimizer(self.D)
         self.ema = None
@@ -253,12 +272,23 @@ class Trainer:
             self.ema, _ = build_models(cfg, generator_only=True)
             self.ema.load_state_dict(self.G.state_dict())
         self.fixed_z = self._noise(cfg.samples, "fixed")
-        # a conditional grid has one row per class (10 columns)
-        self.fixed_labels = (np.arange(cfg.samples) // max(1, cfg.samples // N_CLASSES)
-                             % N_CLASSES if cfg.conditional else None)
+        # a conditional grid has one row per class, an InfoGAN's one per code
+        self.fixed_labels = self._rows(N_CLASSES) if cfg.conditional else None
+        self.fixed_codes = self._rows(cfg.codes) if cfg.codes else None
         self._evaluator = None
         self.step = 0
         self.elapsed = 0.0
+
+    def _rows(self, k):
+        """Classes or codes for the fixed grid: one per row of ``samples // k``."""
+        n = self.cfg.samples
+        return np.arange(n) // max(1, n // k) % k
+
+    @property
+    def grid_columns(self):
+        """Images per row of the sample grids (None: square)."""
+        k = N_CLASSES if self.cfg.conditional else self.cfg.codes
+        return self.cfg.samples // k if k and self.cfg.samples >= k else None
 
     def _optimizer(self, net):
         cfg = self.cfg
@@ -280,6 +310,11 @@ class Trainer:
             (like.shape[0],) + (1,) * (like.ndim - 1))
         return backend.asarray(eps.astype(like.dtype))
 
+    def _codes(self, n, step, k):
+        """InfoGAN's codes c ~ U{0..K-1} for critic step ``k`` of ``step``."""
+        c = np.random.default_rng([self.cfg.seed, 3, step, k]).integers(0, self.cfg.codes, n)
+        return backend.asarray(c)
+
     @property
     def epoch(self):
         return self.step // self.steps_per_epoch
@@ -289,7 +324,7 @@ class Trainer:
         """One GAN step (``n_critic`` critic updates, one generator update) on
         the batches and noise of ``self.step``; returns its metrics."""
         cfg, n = self.cfg, self.cfg.n_critic
-        reals, zs, labels, eps = [], [], [], []
+        reals, zs, labels, eps, codes = [], [], [], [], []
         for k in range(n):
             index = self.step * n + k
             reals.append(backend.asarray(self.batches.batch(index)))
@@ -297,8 +332,9 @@ class Trainer:
             labels.append(backend.asarray(self.batches.labels_of(index))
                           if cfg.conditional else None)
             eps.append(self._interpolation(self.step, k, reals[-1]) if cfg.gp_weight else None)
+            codes.append(self._codes(cfg.batch_size, self.step, k) if cfg.codes else None)
         m = gan_step(self.G, self.D, self.opt_G, self.opt_D, reals, zs, game=self.game,
-                     io=self.io, labels=labels, eps=eps)
+                     io=self.io, labels=labels, eps=eps, codes=codes)
         for name, value in m.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(f"step {self.step}: {name} is {value}")
@@ -319,25 +355,30 @@ class Trainer:
                 ema_state[k][...] = v
 
     # -- sampling --------------------------------------------------------------
-    def sample(self, z=None, labels=None):
+    def sample(self, z=None, labels=None, codes=None):
         """Generator output for noise ``z`` (default: the fixed evaluation
         batch), in eval mode, from the EMA weights when EMA is on. The
         generator is back in train mode afterwards. A conditional generator
-        draws the classes ``labels`` (default: the fixed grid's rows for the
-        fixed noise, else 0, 1, ..., 9, 0, 1, ...)."""
+        draws the classes ``labels``, an InfoGAN the codes ``codes`` (default:
+        the fixed grid's rows for the fixed noise, else 0, 1, ..., K-1, 0, 1,
+        ...: a stratified draw from the uniform code)."""
         if z is None:
-            z, labels = self.fixed_z, self.fixed_labels if labels is None else labels
-        if self.cfg.conditional:
-            if labels is None:
-                labels = np.arange(z.shape[0]) % N_CLASSES
-            labels = np.asarray(backend.to_numpy(labels), dtype=np.int64)
-            if labels.ndim == 0:
-                labels = np.full(z.shape[0], int(labels))
+            z = self.fixed_z
+            labels = self.fixed_labels if labels is None else labels
+            codes = self.fixed_codes if codes is None else codes
+
+        def per_sample(v, k):
+            if v is None:
+                v = np.arange(z.shape[0]) % k
+            v = np.asarray(backend.to_numpy(v), dtype=np.int64)
+            return backend.asarray(np.full(z.shape[0], int(v)) if v.ndim == 0 else v)
+
+        labels = per_sample(labels, N_CLASSES) if self.cfg.conditional else None
+        codes = per_sample(codes, self.cfg.codes) if self.cfg.codes else None
         net = self.ema if self.ema is not None else self.G
         net.eval()
         try:
-            return net.forward(self.io.g_input(z, backend.asarray(labels)
-                                               if self.cfg.conditional else None))
+            return net.forward(self.io.g_input(z, labels, codes))
         finally:
             net.train()
 
@@ -365,7 +406,7 @@ class Trainer:
         arrays, meta = checkpoint.load(path)
         saved = Config.from_dict(meta.get("config", {}))
         for key in ("model", "latent_dim", "image_size", "channels", "width", "dropout",
-                    "dataset", "conditional", "pack", "spectral_norm"):
+                    "dataset", "conditional", "codes", "pack", "spectral_norm"):
             if getattr(saved, key) != getattr(self.cfg, key):
                 raise checkpoint.CheckpointError(
                     f"{path}: checkpoint has {key}={getattr(saved, key)!r}, this run has "
@@ -412,7 +453,7 @@ class Trainer:
             with open(path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) < self.step]
         f = open(path, "w", newline="")
-        writer = csv.DictWriter(f, fieldnames=self.CSV_FIELDS)
+        writer = csv.DictWriter(f, fieldnames=self.csv_fields)
         writer.writeheader()
         writer.writerows(rows)
         return f, writer
@@ -470,8 +511,7 @@ class Trainer:
             viz.save_points(frame, out, means, title=f"epoch {epoch}",
                             lim=1.5 if cfg.dataset == "ring" else 6)
         else:
-            viz.save_grid(frame, out, nrow=cfg.samples // N_CLASSES
-                          if cfg.conditional and cfg.samples >= N_CLASSES else None)
+            viz.save_grid(frame, out, nrow=self.grid_columns)
         frames = sorted(os.path.join(paths["samples"], p) for p in os.listdir(paths["samples"])
                         if p.startswith("epoch_") and p.endswith(".png"))
         viz.make_gif(paths["gif"], frames)
@@ -495,6 +535,10 @@ class Trainer:
                 acc = self._evaluator.class_accuracy(self.sample, self.cfg.latent_dim,
                                                      N_CLASSES)
                 out["class_accuracy"] = acc["class_accuracy"]
+            if self.cfg.codes and not self.points:
+                pure = self._evaluator.code_purity(lambda z, c: self.sample(z, codes=c),
+                                                   self.cfg.latent_dim, self.cfg.codes)
+                out.update(code_purity=pure["code_purity"], code_classes=pure["code_classes"])
             return out
         finally:
             workspace.clear()      # scratch of shapes that training will not use again

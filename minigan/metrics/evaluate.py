@@ -70,23 +70,45 @@ class Evaluator:
             return image_scores(self.net, samples, self.real_feats)
         return scores.mode_metrics(samples, self.means, self.std)
 
+    def _predicted_per_group(self, generate, latent_dim, groups, seed_tag):
+        """Generate ``n // groups`` samples for each of ``groups`` conditions
+        (``generate(z, g)``) and classify them. Returns (conditions, predicted
+        classes), both (groups * (n // groups),)."""
+        if self.kind != "images":
+            raise ValueError("per-class scores are for image generators")
+        per = max(1, self.n // groups)
+        rng = np.random.default_rng([self.seed, seed_tag])
+        conditions = np.repeat(np.arange(groups), per)
+        predicted = []
+        for i in range(0, len(conditions), self.CHUNK):
+            y = conditions[i:i + self.CHUNK]
+            z = rng.standard_normal((len(y), latent_dim)).astype(np.float32)
+            images = backend.to_numpy(generate(backend.asarray(z), y))
+            _, probs = classifier.features_and_probs(self.net, images)
+            predicted.append(probs.argmax(axis=1))
+        return conditions, np.concatenate(predicted)
+
     def class_accuracy(self, generate, latent_dim, n_classes=10):
         """For a conditional generator ``generate(z, labels)``: the share of
         its samples that the evaluator classifies as the class asked for,
         over ``n`` samples (``n // n_classes`` per class). Returns
         ``{"class_accuracy": mean over classes, "per_class": [...]}``."""
-        if self.kind != "images":
-            raise ValueError("class accuracy scores conditional image generators")
-        per = max(1, self.n // n_classes)
-        rng = np.random.default_rng([self.seed, 6])
-        labels = np.repeat(np.arange(n_classes), per)
-        predicted = []
-        for i in range(0, len(labels), self.CHUNK):
-            y = labels[i:i + self.CHUNK]
-            z = rng.standard_normal((len(y), latent_dim)).astype(np.float32)
-            images = backend.to_numpy(generate(backend.asarray(z), y))
-            _, probs = classifier.features_and_probs(self.net, images)
-            predicted.append(probs.argmax(axis=1))
-        hit = np.concatenate(predicted) == labels
+        labels, predicted = self._predicted_per_group(generate, latent_dim, n_classes, 6)
+        hit = predicted == labels
         per_class = [float(hit[labels == c].mean()) for c in range(n_classes)]
         return {"class_accuracy": float(np.mean(per_class)), "per_class": per_class}
+
+    def code_purity(self, generate, latent_dim, codes):
+        """For an InfoGAN generator ``generate(z, codes)``: how well its
+        unsupervised code picks the digit, over ``n`` samples (``n // codes``
+        per code). For each code, its majority class and that class's share
+        of the code's samples. Returns ``{"code_purity": mean share,
+        "code_classes": number of distinct majority classes, "per_code":
+        [(class, share), ...]}``."""
+        c, predicted = self._predicted_per_group(generate, latent_dim, codes, 7)
+        per_code = []
+        for k in range(codes):
+            counts = np.bincount(predicted[c == k], minlength=10)
+            per_code.append((int(counts.argmax()), float(counts.max() / counts.sum())))
+        return {"code_purity": float(np.mean([s for _, s in per_code])),
+                "code_classes": len({cls for cls, _ in per_code}), "per_code": per_code}
