@@ -2,13 +2,16 @@
 
     python benchmarks/variants.py                     # 4 variants x ring, grid x seeds 0-2
     python benchmarks/variants.py --workers 2 --json benchmarks/results/variants.json
+    python benchmarks/variants.py --only InfoGAN --json benchmarks/results/variants.json --append
 
 Each run is ``minigan train --model toy --dataset D --seed S`` plus the
 variant's flags (30 epochs of the 50,000 points, batch 256), then scored as
 ``minigan evaluate`` scores its checkpoint (PacGAN's metrics on 5,000
 samples). Runs go to processes of one thread each, ``--workers`` at a time.
 Prints a markdown table of mean and standard deviation over the seeds.
-``--score-only`` rescores the checkpoints of an earlier run.
+``--score-only`` rescores the checkpoints of an earlier run; ``--only`` runs
+the variants whose names start with the words given, and ``--append`` merges
+the rows into an existing ``--json`` file (replacing rows of the same run).
 """
 
 import argparse
@@ -26,6 +29,7 @@ VARIANTS = {
     "WGAN-GP": ["--loss", "wgan-gp"],
     "hinge + spectral norm": ["--loss", "hinge", "--spectral-norm", "--n-critic", "5",
                               "--beta1", "0", "--beta2", "0.9"],
+    "InfoGAN (8-value code)": ["--codes", "8"],
 }
 KEYS = ("modes_captured", "high_quality_share", "reverse_kl")
 
@@ -89,10 +93,19 @@ def main():
                    help="only rescore the checkpoints already in --out")
     p.add_argument("--times-from", metavar="JSON",
                    help="with --score-only: take the run times from the --json of the run")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="run only the variants whose names start with one of these")
+    p.add_argument("--append", action="store_true",
+                   help="merge into the --json file's rows instead of overwriting them")
     args = p.parse_args()
+    names = [n for n in VARIANTS if not args.only or any(n.startswith(o) for o in args.only)]
+    if not names:
+        p.error(f"--only {' '.join(args.only)} matches none of: {', '.join(VARIANTS)}")
+    if args.append and not args.json:
+        p.error("--append needs --json FILE")
     jobs = [(name, d, s, os.path.join(args.out, f"{d}-{name.split()[0].lower()}-{s}"),
              args.score_only)
-            for d in args.datasets for name in VARIANTS for s in range(args.seeds)]
+            for d in args.datasets for name in names for s in range(args.seeds)]
     from multiprocessing import get_context
     with get_context("spawn").Pool(args.workers) as pool:
         rows = []
@@ -107,6 +120,11 @@ def main():
             times = {(r["variant"], r["dataset"], r["seed"]): r["seconds"] for r in json.load(f)}
         for r in rows:
             r["seconds"] = times.get((r["variant"], r["dataset"], r["seed"]), r["seconds"])
+    if args.append and os.path.exists(args.json):
+        with open(args.json) as f:
+            new = {(r["variant"], r["dataset"], r["seed"]) for r in rows}
+            rows = [r for r in json.load(f)
+                    if (r["variant"], r["dataset"], r["seed"]) not in new] + rows
     print(table(rows))
     if args.json:
         with open(args.json, "w") as f:

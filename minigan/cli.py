@@ -191,7 +191,7 @@ def cmd_evaluate(args):
         print(f"  conditional: share of samples classified as the digit asked for "
               f"({args.n // 10} per digit): mean {acc['class_accuracy']:.4f}")
         print("  " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(acc["per_class"])))
-    if cfg.codes:
+    if cfg.codes and not trainer.points:
         pure = ev.code_purity(lambda z, c: trainer.sample(z, codes=c), cfg.latent_dim, cfg.codes)
         print(f"  InfoGAN code: share of each code's samples in its majority digit "
               f"({args.n // cfg.codes} per code): mean {pure['code_purity']:.4f}, "

@@ -105,10 +105,10 @@ def test_inputs_append_the_code_and_check_it():
 
 
 def test_builders_grow_g_input_and_d_output():
-    for name in ("dcgan", "mlp"):
+    for name, shape in (("dcgan", (2, 1, 28, 28)), ("mlp", (2, 1, 28, 28)), ("toy", (2, 2))):
         G, D = build(name, latent_dim=4, codes=5, **({"width": 2} if name == "dcgan" else {}))
         x = G.forward(arr(np.zeros((2, 9), np.float32)))
-        assert x.shape == (2, 1, 28, 28)
+        assert x.shape == shape
         assert D.forward(x).shape == (2, 6)
 
 
@@ -117,7 +117,6 @@ def test_builders_grow_g_input_and_d_output():
     (dict(codes=10, conditional=True), "--conditional already gives G the class"),
     (dict(codes=10, pack=2), "a packed D"),
     (dict(codes=10, loss="wgan-gp"), "a gradient penalty needs a critic with one output"),
-    (dict(codes=10, model="toy", dataset="ring"), "the toy model's noise"),
     (dict(codes=10, info_weight=-1.0), "info_weight >= 0"),
 ])
 def test_bad_info_settings_are_clear_errors(bad, message):
@@ -175,3 +174,17 @@ def test_fit_logs_info_loss_and_cli_samples_a_code(tmp_path, capsys):
     assert code == 2 and "--code must be from 0 to 3, got 4" in err
     code, _, err = run(capsys, "train", "--codes", "10", "--conditional", "--out", out)
     assert code == 2 and "--conditional already gives G the class" in err
+
+
+def test_toy_gan_takes_a_code_and_is_scored_by_modes(tmp_path, capsys):
+    out = str(tmp_path / "toy")
+    code, _, _ = run(capsys, "train", "--model", "toy", "--dataset", "ring", "--limit", "512",
+                     "--epochs", "1", "--codes", "8", "--out", out, "--no-progress",
+                     "--backend", "numpy")
+    assert code == 0
+    code, text, _ = run(capsys, "evaluate", str(tmp_path / "toy" / "checkpoint.npz"), "--n",
+                        "400", "--backend", "numpy")
+    assert code == 0 and "modes_captured" in text and "InfoGAN code" not in text
+    t = Trainer.from_checkpoint(str(tmp_path / "toy" / "checkpoint.npz"), log=lambda *a: None)
+    assert list(t.fixed_codes[:10]) == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]
+    assert host(t.sample()).shape == (t.cfg.samples, 2)

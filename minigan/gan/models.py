@@ -106,15 +106,15 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
     return Sequential(*g), Sequential(*d)
 
 
-def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, pack=1):
+def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, pack=1, codes=0):
     """A small ReLU MLP pair for 2D point clouds. Returns ``(G, D)``."""
     rng = as_rng(rng)
-    G = Sequential(Dense(latent_dim, hidden, rng=rng, dtype=dtype), ReLU(),
+    G = Sequential(Dense(latent_dim + codes, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, 2, rng=rng, dtype=dtype))
     D = Sequential(Dense(2 * pack, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
-                   Dense(hidden, 1, rng=rng, dtype=dtype))
+                   Dense(hidden, 1 + codes, rng=rng, dtype=dtype))
     return G, D
 
 

@@ -144,8 +144,7 @@ class Config:
             raise ValueError(f"expected codes >= 0 and info_weight >= 0, got {self.codes} and "
                              f"{self.info_weight}")
         if self.codes:
-            why = ("the toy model's noise is the 2D point itself" if self.model == "toy" else
-                   "--conditional already gives G the class" if self.conditional else
+            why = ("--conditional already gives G the class" if self.conditional else
                    f"a packed D (--pack {self.pack}) sees several samples, each with its own "
                    f"code" if self.pack > 1 else
                    "a gradient penalty needs a critic with one output" if self.gp_weight
@@ -220,7 +219,7 @@ def build_models(cfg, generator_only=False):
     """``(G, D)`` for the config: the model, conditioned and packed as asked;
     D spectrally normalized if asked, without Dropout under a gradient penalty."""
     if cfg.model == "toy":
-        G, D = models.toy_gan(rng=cfg.seed, pack=cfg.pack)
+        G, D = models.toy_gan(rng=cfg.seed, pack=cfg.pack, codes=cfg.codes)
     else:
         kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
                   rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
@@ -282,13 +281,15 @@ class Trainer:
     def _rows(self, k):
         """Classes or codes for the fixed grid: one per row of ``samples // k``."""
         n = self.cfg.samples
+        if self.points:             # a scatter plot: just cycle through them
+            return np.arange(n) % k
         return np.arange(n) // max(1, n // k) % k
 
     @property
     def grid_columns(self):
         """Images per row of the sample grids (None: square)."""
         k = N_CLASSES if self.cfg.conditional else self.cfg.codes
-        return self.cfg.samples // k if k and self.cfg.samples >= k else None
+        return self.cfg.samples // k if k and self.cfg.samples >= k and not self.points else None
 
     def _optimizer(self, net):
         cfg = self.cfg
