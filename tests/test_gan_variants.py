@@ -143,17 +143,23 @@ def test_conditional_sampling_and_scores(tmp_path):
     assert 0 <= scores["class_accuracy"] <= 1
 
 
-def test_cli_samples_a_chosen_digit(tmp_path, capsys):
-    out = str(tmp_path / "run")
+def train_and_sample_one(capsys, tmp_path, train_flags, flag, value, what):
+    """Train a tiny mlp run with ``train_flags``, draw 4 samples with
+    ``flag value`` and check them; returns the checkpoint's path."""
     code, _, _ = run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32",
-                     "--epochs", "1", "--conditional", "--out", out, "--no-progress",
-                     "--eval-every", "0", "--backend", "numpy")
+                     "--epochs", "1", *train_flags, "--out", str(tmp_path / "run"),
+                     "--no-progress", "--eval-every", "0", "--backend", "numpy")
     assert code == 0
     ckpt = str(tmp_path / "run" / "checkpoint.npz")
-    code, text, _ = run(capsys, "sample", ckpt, "--digit", "7", "--n", "4",
+    code, text, _ = run(capsys, "sample", ckpt, flag, str(value), "--n", "4",
                         "--out", str(tmp_path / "s.npy"))
-    assert code == 0 and "of digit 7" in text
+    assert code == 0 and f"of {what} {value}" in text
     assert np.load(tmp_path / "s.npy").shape == (4, 1, 28, 28)
+    return ckpt
+
+
+def test_cli_samples_a_chosen_digit(tmp_path, capsys):
+    ckpt = train_and_sample_one(capsys, tmp_path, ["--conditional"], "--digit", 7, "digit")
     code, _, err = run(capsys, "sample", ckpt, "--digit", "12")
     assert code == 2 and "--digit must be a class from 0 to 9, got 12" in err
     run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32", "--epochs",

@@ -13,6 +13,7 @@ from minigan.gan.step import _with_code_loss
 
 from .conftest import arr, host
 from .test_cli import run
+from .test_gan_variants import train_and_sample_one
 from .test_trainer import all_state, assert_same_state, tiny
 
 K = 3
@@ -157,22 +158,14 @@ def test_trainer_draws_codes_logs_and_resumes(tmp_path):
 
 
 def test_fit_logs_info_loss_and_cli_samples_a_code(tmp_path, capsys):
-    out = str(tmp_path / "run")
-    code, _, _ = run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32",
-                     "--epochs", "1", "--codes", "4", "--out", out, "--no-progress",
-                     "--eval-every", "0", "--backend", "numpy")
-    assert code == 0
+    ckpt = train_and_sample_one(capsys, tmp_path, ["--codes", "4"], "--code", 3, "code")
     with open(tmp_path / "run" / "log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and all(float(r["info_loss"]) > 0 for r in rows)
-    ckpt = str(tmp_path / "run" / "checkpoint.npz")
-    code, text, _ = run(capsys, "sample", ckpt, "--code", "3", "--n", "4",
-                        "--out", str(tmp_path / "s.npy"))
-    assert code == 0 and "of code 3" in text
-    assert np.load(tmp_path / "s.npy").shape == (4, 1, 28, 28)
     code, _, err = run(capsys, "sample", ckpt, "--code", "4")
     assert code == 2 and "--code must be from 0 to 3, got 4" in err
-    code, _, err = run(capsys, "train", "--codes", "10", "--conditional", "--out", out)
+    code, _, err = run(capsys, "train", "--codes", "10", "--conditional", "--out",
+                       str(tmp_path / "other"))
     assert code == 2 and "--conditional already gives G the class" in err
 
 
