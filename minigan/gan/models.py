@@ -25,7 +25,8 @@ D takes the image plus K label channels (dcgan) or features (mlp));
 ``pack`` m > 1 makes D judge m samples at once (m times the input channels
 or features); ``codes`` K > 0 makes an InfoGAN pair (G takes latent_dim + K
 inputs, a one-hot categorical code, and D's last layer has 1 + K outputs: the
-real/fake logit, then K logits predicting the code). ``dropout=0`` builds the dcgan D without Dropout layers: a
+real/fake logit, then K logits predicting the code). ``dropout=0`` builds
+the dcgan D without Dropout layers: a
 critic trained with a gradient penalty must be one fixed function, and
 ``minigan train`` uses it by default (it measured better there; the
 builder's own default stays the tutorial's 0.3).
