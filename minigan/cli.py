@@ -103,7 +103,7 @@ def cmd_train(args):
             "data_dir", "limit", "epochs", "batch_size", "lr", "beta1", "beta2", "loss",
             "label_smoothing", "ema", "seed", "backend", "image_size", "channels",
             "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight", "pack", "width",
-            "dropout", "codes", "info_weight")
+            "dropout", "codes", "info_weight", "clusters")
             if getattr(args, k) is not None}
         given.update(spectral_norm=args.spectral_norm, conditional=args.conditional)
         if model == "toy":
@@ -143,6 +143,14 @@ def cmd_sample(args):
     elif trainer.cfg.conditional:
         per = max(1, args.n // 10)                  # one row per class
         labels, nrow = np.minimum(np.arange(args.n) // per, 9), per
+    n_clusters = trainer.cfg.clusters
+    if args.cluster is not None:
+        if not n_clusters:
+            raise ValueError(f"{args.checkpoint} has no clusters; --cluster needs a model "
+                             f"trained with --clusters K")
+        if not 0 <= args.cluster < n_clusters:
+            raise ValueError(f"--cluster must be from 0 to {n_clusters - 1}, got {args.cluster}")
+        labels = np.full(args.n, args.cluster)      # (default: clusters in proportion)
     codes, K = None, trainer.cfg.codes
     if args.code is not None:
         if not K:
@@ -164,7 +172,8 @@ def cmd_sample(args):
     else:
         viz.save_grid(path, out, nrow=nrow)
     what = (f" of digit {args.digit}" if args.digit is not None else
-            f" of code {args.code}" if args.code is not None else "")
+            f" of code {args.code}" if args.code is not None else
+            f" of cluster {args.cluster}" if args.cluster is not None else "")
     print(f"wrote {args.n} samples{what} to {path}")
     return 0
 
@@ -192,12 +201,21 @@ def cmd_evaluate(args):
               f"({args.n // 10} per digit): mean {acc['class_accuracy']:.4f}")
         print("  " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(acc["per_class"])))
     if cfg.codes and not trainer.points:
-        pure = ev.code_purity(lambda z, c: trainer.sample(z, codes=c), cfg.latent_dim, cfg.codes)
-        print(f"  InfoGAN code: share of each code's samples in its majority digit "
-              f"({args.n // cfg.codes} per code): mean {pure['code_purity']:.4f}, "
-              f"{pure['code_classes']} distinct digits")
-        print("  " + "  ".join(f"{k}->{d}:{s:.3f}" for k, (d, s) in enumerate(pure["per_code"])))
+        _print_purity("InfoGAN code", ev.code_purity(
+            lambda z, c: trainer.sample(z, codes=c), cfg.latent_dim, cfg.codes), args.n, cfg.codes)
+    if cfg.clusters and not trainer.points:
+        _print_purity("cluster", ev.code_purity(
+            lambda z, c: trainer.sample(z, labels=c), cfg.latent_dim, cfg.clusters), args.n,
+            cfg.clusters)
     return 0
+
+
+def _print_purity(what, pure, n, K):
+    """Each code's (or cluster's) majority digit and its share of the samples."""
+    print(f"  {what}: share of each {what.split()[-1]}'s samples in its majority digit "
+          f"({n // K} per {what.split()[-1]}): mean {pure['code_purity']:.4f}, "
+          f"{pure['code_classes']} distinct digits")
+    print("  " + "  ".join(f"{k}->{d}:{s:.3f}" for k, (d, s) in enumerate(pure["per_code"])))
 
 
 def build_parser():
@@ -242,6 +260,9 @@ def build_parser():
     p.add_argument("--codes", type=int, metavar="K",
                    help="InfoGAN: a categorical latent code of K values, predicted by D "
                         "(0: none)")
+    p.add_argument("--clusters", type=int, metavar="K",
+                   help="condition G and D on K k-means clusters of the training data (no "
+                        "labels used); samples draw clusters in proportion to their sizes")
     p.add_argument("--info-weight", type=float,
                    help="InfoGAN: weight of the code-prediction loss (default 1)")
     p.add_argument("--label-smoothing", type=float,
@@ -274,6 +295,9 @@ def build_parser():
                         "per class")
     p.add_argument("--code", type=int,
                    help="InfoGAN models: draw only this code; default one row per code")
+    p.add_argument("--cluster", type=int,
+                   help="models trained with --clusters: draw only this cluster; default "
+                        "clusters in proportion to their sizes")
     p.add_argument("--out", help="PATH.png (grid) or PATH.npy (raw samples in [-1, 1])")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"])
     p.set_defaults(func=cmd_sample)

@@ -7,7 +7,9 @@ one-hot vector y of ``n_classes``. The generator gets ``[z, y]``; the
 discriminator gets the image with y appended, as ``n_classes`` constant
 channels for a convolutional D (``spatial=True``: (N, C+K, H, W)) or as K more
 features for a dense one ((N, C*H*W + K)). The discriminator can then reject
-a well-drawn 3 that was asked to be a 7.
+a well-drawn 3 that was asked to be a 7. With ``--clusters K`` the "labels"
+are the k-means clusters of the training data (:mod:`minigan.data.clusters`):
+the same machinery, and no labels used.
 
 **PacGAN** (Lin et al. 2018): the discriminator judges ``m`` samples at once,
 concatenated along the channels (or features): (N, F) -> (N/m, m*F). A

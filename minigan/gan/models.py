@@ -21,7 +21,7 @@
 
 Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
-D takes the image plus K label channels (dcgan) or features (mlp));
+D takes the image plus K label channels (dcgan) or features (mlp, toy));
 ``pack`` m > 1 makes D judge m samples at once (m times the input channels
 or features); ``codes`` K > 0 makes an InfoGAN pair (G takes latent_dim + K
 inputs, a one-hot categorical code, and D's last layer has 1 + K outputs: the
@@ -107,13 +107,13 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
     return Sequential(*g), Sequential(*d)
 
 
-def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, pack=1, codes=0):
+def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, n_classes=0, pack=1, codes=0):
     """A small ReLU MLP pair for 2D point clouds. Returns ``(G, D)``."""
     rng = as_rng(rng)
-    G = Sequential(Dense(latent_dim + codes, hidden, rng=rng, dtype=dtype), ReLU(),
+    G = Sequential(Dense(latent_dim + n_classes + codes, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, 2, rng=rng, dtype=dtype))
-    D = Sequential(Dense(2 * pack, hidden, rng=rng, dtype=dtype), ReLU(),
+    D = Sequential(Dense((2 + n_classes) * pack, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, hidden, rng=rng, dtype=dtype), ReLU(),
                    Dense(hidden, 1 + codes, rng=rng, dtype=dtype))
     return G, D

@@ -17,7 +17,8 @@ A run folder ``runs/<name>/`` holds::
     losses.png           loss curves and D's outputs
     metrics.csv, metrics.png   classifier FID / IS / coverage (or 2D mode
                          metrics; class_accuracy for a conditional GAN,
-                         code_purity and code_classes for an InfoGAN)
+                         code_purity and code_classes for an InfoGAN,
+                         cluster_purity and cluster_classes for --clusters)
                          every ``eval_every`` epochs
     checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
                          every K epochs if asked)
@@ -81,6 +82,8 @@ class Config:
     pack: int = 1                   # PacGAN: D judges `pack` samples at once
     conditional: bool = False       # class-conditional G and D (labelled datasets)
     codes: int = 0                  # InfoGAN: a categorical latent code of this many values
+    clusters: int = 0               # condition G and D on k-means clusters of the training
+                                    # data (no labels used); 0 = off
     info_weight: float = 1.0        # InfoGAN: weight of the code-prediction loss
     ema: float = 0.995              # EMA decay of G's weights for samples; 0 = off
     seed: int = 0
@@ -140,11 +143,18 @@ class Config:
         if self.dropout and self.gp_weight:
             raise ValueError(f"--dropout {self.dropout} with a gradient penalty: the critic must "
                              f"be one fixed function (no Dropout) for the penalty")
+        if self.clusters < 0:
+            raise ValueError(f"--clusters must be at least 0, got {self.clusters}")
+        if self.clusters and self.conditional:
+            raise ValueError(f"--clusters {self.clusters} with --conditional: both give G a "
+                             f"class to draw; choose one")
         if self.codes < 0 or self.info_weight < 0:
             raise ValueError(f"expected codes >= 0 and info_weight >= 0, got {self.codes} and "
                              f"{self.info_weight}")
         if self.codes:
             why = ("--conditional already gives G the class" if self.conditional else
+                   f"--clusters {self.clusters} already gives G a discrete choice"
+                   if self.clusters else
                    f"a packed D (--pack {self.pack}) sees several samples, each with its own "
                    f"code" if self.pack > 1 else
                    "a gradient penalty needs a critic with one output" if self.gp_weight
@@ -176,7 +186,8 @@ class Config:
 
     @property
     def n_classes(self):
-        return N_CLASSES if self.conditional else 0
+        """Classes G and D are conditioned on: the labels' or the clusters'."""
+        return N_CLASSES if self.conditional else self.clusters
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -219,7 +230,8 @@ def build_models(cfg, generator_only=False):
     """``(G, D)`` for the config: the model, conditioned and packed as asked;
     D spectrally normalized if asked, without Dropout under a gradient penalty."""
     if cfg.model == "toy":
-        G, D = models.toy_gan(rng=cfg.seed, pack=cfg.pack, codes=cfg.codes)
+        G, D = models.toy_gan(rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack,
+                              codes=cfg.codes)
     else:
         kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
                   rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
@@ -255,8 +267,11 @@ class Trainer:
                             else (training_data, None))
         if cfg.conditional and labels is None:
             raise ValueError("a conditional GAN needs the training data's labels")
+        self.cluster_sizes = None
+        if cfg.clusters:
+            labels = self._cluster(host)
         self.batches = data.Batches(host, cfg.batch_size, cfg.seed,
-                                    labels if cfg.conditional else None)
+                                    labels if cfg.n_classes else None)
         self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)
         self.G, self.D = build_models(cfg)
         self.game = Game(loss=cfg.loss, real_label=1.0 - cfg.label_smoothing,
@@ -271,12 +286,30 @@ class Trainer:
             self.ema, _ = build_models(cfg, generator_only=True)
             self.ema.load_state_dict(self.G.state_dict())
         self.fixed_z = self._noise(cfg.samples, "fixed")
-        # a conditional grid has one row per class, an InfoGAN's one per code
-        self.fixed_labels = self._rows(N_CLASSES) if cfg.conditional else None
+        # a conditional grid has one row per class, an InfoGAN's one per code; a
+        # clustered GAN's grid draws the clusters in proportion to their sizes
+        self.fixed_labels = (self._rows(N_CLASSES) if cfg.conditional else
+                             self._cluster_labels(cfg.samples) if cfg.clusters else None)
         self.fixed_codes = self._rows(cfg.codes) if cfg.codes else None
         self._evaluator = None
         self.step = 0
         self.elapsed = 0.0
+
+    def _cluster(self, host):
+        """k-means cluster numbers of the training samples (``data.kmeans``),
+        which a clustered GAN takes for labels; their sizes set how often
+        samples draw each cluster."""
+        t0 = time.perf_counter()
+        labels, _ = data.kmeans(host, self.cfg.clusters, seed=self.cfg.seed)
+        self.cluster_sizes = np.bincount(labels, minlength=self.cfg.clusters)
+        self.log(f"k-means: {self.cfg.clusters} clusters of the {len(host)} training samples "
+                 f"in {time.perf_counter() - t0:.1f} s, sizes {self.cluster_sizes.min()} to "
+                 f"{self.cluster_sizes.max()}")
+        return labels
+
+    def _cluster_labels(self, n):
+        """``n`` clusters in proportion to their sizes (a stratified draw)."""
+        return data.proportional_labels(self.cluster_sizes, n)
 
     def _rows(self, k):
         """Classes or codes for the fixed grid: one per row of ``samples // k``."""
@@ -331,7 +364,7 @@ class Trainer:
             reals.append(backend.asarray(self.batches.batch(index)))
             zs.append(self._noise(cfg.batch_size, "train", self.step, k))
             labels.append(backend.asarray(self.batches.labels_of(index))
-                          if cfg.conditional else None)
+                          if cfg.n_classes else None)
             eps.append(self._interpolation(self.step, k, reals[-1]) if cfg.gp_weight else None)
             codes.append(self._codes(cfg.batch_size, self.step, k) if cfg.codes else None)
         m = gan_step(self.G, self.D, self.opt_G, self.opt_D, reals, zs, game=self.game,
@@ -370,11 +403,13 @@ class Trainer:
 
         def per_sample(v, k):
             if v is None:
-                v = np.arange(z.shape[0]) % k
+                v = (self._cluster_labels(z.shape[0]) if self.cfg.clusters and k is None
+                     else np.arange(z.shape[0]) % k)
             v = np.asarray(backend.to_numpy(v), dtype=np.int64)
             return backend.asarray(np.full(z.shape[0], int(v)) if v.ndim == 0 else v)
 
-        labels = per_sample(labels, N_CLASSES) if self.cfg.conditional else None
+        labels = (per_sample(labels, N_CLASSES) if self.cfg.conditional else
+                  per_sample(labels, None) if self.cfg.clusters else None)
         codes = per_sample(codes, self.cfg.codes) if self.cfg.codes else None
         net = self.ema if self.ema is not None else self.G
         net.eval()
@@ -393,6 +428,8 @@ class Trainer:
             arrays.update(checkpoint.prefixed("EMA", self.ema.state_dict()))
         meta = {"config": self.cfg.to_dict(), "step": self.step, "epoch": self.epoch,
                 "elapsed": self.elapsed, "minigan": _version()}
+        if self.cluster_sizes is not None:
+            meta["cluster_sizes"] = self.cluster_sizes.tolist()
         return arrays, meta
 
     def save_checkpoint(self, path):
@@ -407,11 +444,17 @@ class Trainer:
         arrays, meta = checkpoint.load(path)
         saved = Config.from_dict(meta.get("config", {}))
         for key in ("model", "latent_dim", "image_size", "channels", "width", "dropout",
-                    "dataset", "conditional", "codes", "pack", "spectral_norm"):
+                    "dataset", "conditional", "codes", "clusters", "pack", "spectral_norm"):
             if getattr(saved, key) != getattr(self.cfg, key):
                 raise checkpoint.CheckpointError(
                     f"{path}: checkpoint has {key}={getattr(saved, key)!r}, this run has "
                     f"{key}={getattr(self.cfg, key)!r}")
+        if self.cluster_sizes is not None and \
+                meta.get("cluster_sizes") != self.cluster_sizes.tolist():
+            raise checkpoint.CheckpointError(
+                f"{path}: the training data's {self.cfg.clusters} k-means clusters (sizes "
+                f"{self.cluster_sizes.tolist()}) are not the checkpoint's "
+                f"({meta.get('cluster_sizes')}): is it the same data set and --limit?")
         try:
             self.G.load_state_dict(checkpoint.split(arrays, "G"))
             self.D.load_state_dict(checkpoint.split(arrays, "D"))
@@ -540,6 +583,11 @@ class Trainer:
                 pure = self._evaluator.code_purity(lambda z, c: self.sample(z, codes=c),
                                                    self.cfg.latent_dim, self.cfg.codes)
                 out.update(code_purity=pure["code_purity"], code_classes=pure["code_classes"])
+            if self.cfg.clusters and not self.points:
+                pure = self._evaluator.code_purity(lambda z, c: self.sample(z, labels=c),
+                                                   self.cfg.latent_dim, self.cfg.clusters)
+                out.update(cluster_purity=pure["code_purity"],
+                           cluster_classes=pure["code_classes"])
             return out
         finally:
             workspace.clear()      # scratch of shapes that training will not use again
