@@ -42,7 +42,7 @@
 # %%
 import numpy as np
 
-from _common import savefig, size
+from _common import ring_panels, size
 
 from minigan import data, gan, gradcheck, metrics, optim
 
@@ -110,21 +110,7 @@ purity = np.mean([np.bincount(nearest[c == k], minlength=8).max() / np.sum(c == 
 print(f"share of each code's samples at its most frequent mode, mean over codes: "
       f"{purity:.3f} ({len(set(nearest))} modes reached)")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-for ax, (name, (pts, c)) in zip(axes, results.items()):
-    colour = dict(c=c, cmap="tab10") if c is not None else dict(c="C0")
-    ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, **colour)
-    ax.scatter(means[:, 0], means[:, 1], c="red", marker="x", s=12, linewidths=0.8)
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.6, 1.6)
-    ax.set_aspect("equal")
-    ax.set_title(name + (" (colour: code)" if c is not None else ""))
-savefig(fig, "16_infogan_ring.png")
+ring_panels(results, means, "code", "16_infogan_ring.png")
 
 # %% [markdown]
 # ## What to look for

@@ -40,7 +40,7 @@
 # %%
 import numpy as np
 
-from _common import savefig, size
+from _common import ring_panels, savefig, size
 
 from minigan import data, gan, metrics, optim
 
@@ -148,16 +148,7 @@ for name, (pts, _) in results.items():
     print(f"{name:<19} modes {m['modes_captured']}/8, high-quality share "
           f"{m['high_quality_share']:.3f}, reverse KL {m['reverse_kl']:.3f}")
 
-fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-for ax, (name, (pts, y)) in zip(axes, results.items()):
-    colour = dict(c=y, cmap="tab10") if y is not None else dict(c="C0")
-    ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, **colour)
-    ax.scatter(means[:, 0], means[:, 1], c="red", marker="x", s=12, linewidths=0.8)
-    ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.6, 1.6)
-    ax.set_aspect("equal")
-    ax.set_title(name + (" (colour: cluster)" if y is not None else ""))
-savefig(fig, "17_clusters_ring.png")
+ring_panels(results, means, "cluster", "17_clusters_ring.png")
 
 # %% [markdown]
 # ## What to look for

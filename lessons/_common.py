@@ -42,3 +42,24 @@ def best_ms(fn, repeat, warmup=False):
         fn()
         times.append(time.perf_counter() - t)
     return 1e3 * min(times)
+
+
+def ring_panels(results, means, colour_by, name):
+    """Side-by-side scatter plots of 2D samples on the ring, its modes marked
+    with red crosses: ``results`` maps a title to ``(points, colours)``
+    (colours None: one colour; else a number per point, named ``colour_by``).
+    Saved as lessons/out/NAME."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 4))
+    for ax, (title, (pts, c)) in zip(axes, results.items()):
+        colour = dict(c=c, cmap="tab10") if c is not None else dict(c="C0")
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.4, **colour)
+        ax.scatter(means[:, 0], means[:, 1], c="red", marker="x", s=12, linewidths=0.8)
+        ax.set_xlim(-1.6, 1.6)
+        ax.set_ylim(-1.6, 1.6)
+        ax.set_aspect("equal")
+        ax.set_title(title + (f" (colour: {colour_by})" if c is not None else ""))
+    savefig(fig, name)

@@ -143,22 +143,12 @@ def cmd_sample(args):
     elif trainer.cfg.conditional:
         per = max(1, args.n // 10)                  # one row per class
         labels, nrow = np.minimum(np.arange(args.n) // per, 9), per
-    n_clusters = trainer.cfg.clusters
-    if args.cluster is not None:
-        if not n_clusters:
-            raise ValueError(f"{args.checkpoint} has no clusters; --cluster needs a model "
-                             f"trained with --clusters K")
-        if not 0 <= args.cluster < n_clusters:
-            raise ValueError(f"--cluster must be from 0 to {n_clusters - 1}, got {args.cluster}")
-        labels = np.full(args.n, args.cluster)      # (default: clusters in proportion)
+    if args.cluster is not None:                     # (default: clusters in proportion)
+        labels = _all_of(args, "cluster", trainer.cfg.clusters, "has no clusters",
+                         "--clusters K")
     codes, K = None, trainer.cfg.codes
     if args.code is not None:
-        if not K:
-            raise ValueError(f"{args.checkpoint} has no InfoGAN code; --code needs a model "
-                             f"trained with --codes K")
-        if not 0 <= args.code < K:
-            raise ValueError(f"--code must be from 0 to {K - 1}, got {args.code}")
-        codes = np.full(args.n, args.code)
+        codes = _all_of(args, "code", K, "has no InfoGAN code", "--codes K")
     elif K:
         per = max(1, args.n // K)                   # one row per code
         codes, nrow = np.minimum(np.arange(args.n) // per, K - 1), per
@@ -176,6 +166,17 @@ def cmd_sample(args):
             f" of cluster {args.cluster}" if args.cluster is not None else "")
     print(f"wrote {args.n} samples{what} to {path}")
     return 0
+
+
+def _all_of(args, flag, K, lacks, trained_with):
+    """``args.n`` copies of the ``--flag`` value, checked to be in [0, K)."""
+    value = getattr(args, flag)
+    if not K:
+        raise ValueError(f"{args.checkpoint} {lacks}; --{flag} needs a model trained with "
+                         f"{trained_with}")
+    if not 0 <= value < K:
+        raise ValueError(f"--{flag} must be from 0 to {K - 1}, got {value}")
+    return np.full(args.n, value)
 
 
 def cmd_evaluate(args):
