@@ -87,6 +87,10 @@ def cmd_gradcheck(args):
     return 0 if worst <= 1e-6 else 1
 
 
+DIGITS = ("mnist", "mnist-full")
+DIGIT_CLUSTERS = 20
+
+
 def cmd_train(args):
     from minigan.gan.trainer import Config, Trainer
     if args.resume:
@@ -110,6 +114,10 @@ def cmd_train(args):
             given = {"epochs": 30, "batch_size": 256, "ema": 0.0, **given}
         if args.conditional:
             given = {"samples": 100, **given}       # a 10 x 10 grid, one row per class
+        elif model == "dcgan" and dataset in DIGITS and not args.codes:
+            # the DCGAN on the digits draws from 20 k-means clusters unless told
+            # otherwise (--clusters 0: the plain DCGAN); see the README
+            given = {"clusters": DIGIT_CLUSTERS, **given}
         cfg = Config(model=model, dataset=dataset, download=args.download,
                      out=args.out or os.path.join("runs", args.name or f"{model}-{dataset}"),
                      **given)
@@ -263,7 +271,9 @@ def build_parser():
                         "(0: none)")
     p.add_argument("--clusters", type=int, metavar="K",
                    help="condition G and D on K k-means clusters of the training data (no "
-                        "labels used); samples draw clusters in proportion to their sizes")
+                        "labels used); samples draw clusters in proportion to their sizes "
+                        "(default 20 for the dcgan on mnist and mnist-full, else 0; 0 = the "
+                        "plain GAN)")
     p.add_argument("--info-weight", type=float,
                    help="InfoGAN: weight of the code-prediction loss (default 1)")
     p.add_argument("--label-smoothing", type=float,

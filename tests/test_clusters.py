@@ -116,7 +116,7 @@ def test_trainer_trains_on_clusters_samples_them_in_proportion_and_resumes(tmp_p
     with pytest.raises(checkpoint.CheckpointError, match="k-means clusters .* are not the "
                                                          "checkpoint's"):
         other_data.load_checkpoint(tmp_path / "k.npz")
-    plain = Trainer(tiny(tmp_path, be, ema=0.9))
+    plain = Trainer(tiny(tmp_path, be, ema=0.9, dropout=0.3))   # (as the clustered D has)
     with pytest.raises(checkpoint.CheckpointError, match="clusters=3, this run has clusters=0"):
         plain.load_checkpoint(tmp_path / "k.npz")
 
@@ -152,3 +152,35 @@ def test_toy_gan_on_the_ring_clusters(tmp_path, capsys):
     code, text, _ = run(capsys, "evaluate", str(tmp_path / "toy" / "checkpoint.npz"), "--n",
                         "400", "--backend", "numpy")
     assert code == 0 and "modes_captured" in text and "cluster:" not in text
+
+
+def test_minigan_train_clusters_the_digits_by_default(tmp_path, capsys):
+    """The dcgan on the digits takes 20 clusters unless told otherwise;
+    --clusters 0 is the plain DCGAN, and other datasets and models are plain."""
+    import json
+
+    def cfg_of(*flags):
+        out = tmp_path / "_".join(flags or ("default",))
+        code, text, _ = run(capsys, "train", "--limit", "64", "--width", "2", "--epochs", "1",
+                            "--batch-size", "32", "--eval-every", "0", "--out", str(out),
+                            "--no-progress", "--backend", "numpy", *flags)
+        assert code == 0
+        return json.loads((out / "config.json").read_text()), text
+
+    cfg, text = cfg_of()
+    assert cfg["model"] == "dcgan" and cfg["clusters"] == 20
+    assert "k-means: 20 clusters of the 64 training samples" in text
+    assert cfg_of("--clusters", "0")[0]["clusters"] == 0
+    assert cfg_of("--model", "mlp")[0]["clusters"] == 0
+    assert cfg_of("--codes", "3")[0]["clusters"] == 0
+
+
+@pytest.mark.parametrize("settings, dropout", [
+    (dict(), 0.0),                                   # the plain DCGAN: no Dropout in D
+    (dict(clusters=20), 0.3),                        # clustered: the tutorial's Dropout
+    (dict(clusters=20, dropout=0.0), 0.0),           # unless told otherwise
+    (dict(clusters=20, loss="wgan-gp"), 0.0),        # a penalized critic has none
+    (dict(clusters=20, model="mlp"), 0.0),           # only the dcgan's D has Dropout
+])
+def test_dropout_default_follows_the_clusters(settings, dropout):
+    assert Config(**settings).validate().dropout == dropout

@@ -152,7 +152,8 @@ def test_dropout_setting_builds_d_and_is_checked(tmp_path, backend_name):
         tf.load_checkpoint(tmp_path / "c.npz")
     # a run saved before the setting existed had the tutorial's Dropout(0.3)
     assert Config.from_dict({"model": "dcgan"}).dropout == 0.3
-    assert Config.from_dict({"model": "dcgan", "loss": "wgan-gp", "gp_weight": 10}).dropout == 0
+    assert Config.from_dict({"model": "dcgan", "loss": "wgan-gp", "gp_weight": 10}).validate(
+    ).dropout == 0
     for kw, message in [(dict(dropout=1.0), r"--dropout must be in \[0, 1\), got 1.0"),
                         (dict(model="mlp", dropout=0.3), r"only the dcgan's D has Dropout"),
                         (dict(loss="wgan-gp", dropout=0.3), r"critic must be one fixed function"),

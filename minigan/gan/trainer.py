@@ -92,8 +92,9 @@ class Config:
     image_size: int = 28
     channels: int = 1
     width: int = 64                 # dcgan: channels of D's first conv (G's last block)
-    dropout: float = 0.0            # dcgan: Dropout after each of D's conv blocks (the TF
-                                    # tutorial has 0.3; measured worse here, see README)
+    dropout: float = None           # dcgan: Dropout after each of D's conv blocks. None:
+                                    # 0.3 (the TF tutorial's) with --clusters, else 0
+                                    # (each measured best for its model, see README)
     out: str = "runs/dcgan-mnist"
     checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
     samples: int = 64               # size of the fixed evaluation noise batch
@@ -135,6 +136,9 @@ class Config:
                              f"got {self.dataset!r}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.dropout is None:
+            clustered_dcgan = self.clusters and self.model == "dcgan" and not self.gp_weight
+            self.dropout = 0.3 if clustered_dcgan else 0.0
         if not 0 <= self.dropout < 1:
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.dropout and self.model != "dcgan":
