@@ -4,7 +4,8 @@ Everything random is a pure function of the seed and the step (the batch
 order of ``data.Batches``, the noise, InfoGAN's codes and WGAN-GP's
 interpolation weights of step t and critic step k) except Dropout's masks, whose generator state is
 part of D's state (as is spectral normalization's vector u). So a run is
-deterministic for a seed and backend, and a resumed run continues bit for
+deterministic for a seed, backend and BLAS thread count (OpenBLAS rounds
+differently with one thread and two), and a resumed run continues bit for
 bit.
 
 A run folder ``runs/<name>/`` holds::

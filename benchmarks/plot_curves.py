@@ -1,0 +1,64 @@
+"""Plot the README's per-epoch curves: classifier FID and confident share of
+several runs, from the ``metrics.csv`` each run's trainer wrote.
+
+    python benchmarks/plot_curves.py --out benchmarks/results/dcgan-mnist-curves.png \
+        "default (20 clusters)=benchmarks/results/dcgan-mnist-metrics.csv" \
+        "plain DCGAN=benchmarks/results/plain-dcgan-mnist-metrics.csv" \
+        "InfoGAN, 10 codes=benchmarks/results/infogan-mnist-metrics.csv"
+
+``--real`` draws the real digits' own confident share and the target (80%
+of it) as horizontal lines; ``--epochs N`` cuts every curve at epoch N.
+"""
+
+import argparse
+import csv
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read(path, epochs):
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= epochs]
+    if not rows:
+        raise SystemExit(f"{path}: no rows up to epoch {epochs}")
+    return ([int(r["epoch"]) for r in rows], [float(r["fid"]) for r in rows],
+            [float(r["confident_share"]) for r in rows])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", metavar="LABEL=METRICS.CSV")
+    p.add_argument("--out", required=True)
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--real", type=float, default=0.96,
+                   help="the real digits' confident share (2,000 samples: 0.96)")
+    args = p.parse_args(argv)
+    fig, (ax_fid, ax_share) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for spec in args.runs:
+        label, _, path = spec.partition("=")
+        if not path:
+            raise SystemExit(f"expected LABEL=METRICS.CSV, got {spec!r}")
+        epochs, fid, share = read(path, args.epochs)
+        ax_fid.plot(epochs, fid, marker="o", ms=3, label=label)
+        ax_share.plot(epochs, share, marker="o", ms=3, label=label)
+    ax_fid.set_yscale("log")
+    ax_fid.set_xlabel("epoch")
+    ax_fid.set_ylabel("classifier FID (log scale, lower is better)")
+    ax_share.axhline(args.real, color="grey", lw=0.8, ls=":", label="real digits")
+    ax_share.axhline(0.8 * args.real, color="red", lw=0.8, ls="--", label="target: 80% of real")
+    ax_share.set_xlabel("epoch")
+    ax_share.set_ylabel("confident share (max prob >= 0.9)")
+    ax_share.set_ylim(0, 1)
+    ax_share.legend(fontsize=8, loc="lower right")
+    fig.suptitle("DCGAN on the 10,000 bundled digits, seed 0, 2,000 samples per epoch",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
