@@ -10,7 +10,7 @@ from minigan.gan import Config, Trainer
 
 from .conftest import arr, host
 from .test_cli import run
-from .test_gan_variants import train_and_sample_one
+from .test_gan_variants import train_and_sample_one, train_toy_on_the_ring
 from .test_trainer import all_state, assert_same_state, tiny
 
 
@@ -141,17 +141,10 @@ def test_cli_trains_on_clusters_and_samples_one(tmp_path, capsys):
 
 
 def test_toy_gan_on_the_ring_clusters(tmp_path, capsys):
-    out = str(tmp_path / "toy")
-    code, text, _ = run(capsys, "train", "--model", "toy", "--dataset", "ring", "--limit", "512",
-                        "--epochs", "1", "--clusters", "8", "--out", out, "--no-progress",
-                        "--backend", "numpy")
-    assert code == 0 and "k-means: 8 clusters of the 512 training samples" in text
-    t = Trainer.from_checkpoint(str(tmp_path / "toy" / "checkpoint.npz"), log=lambda *a: None)
+    t, trained, scored = train_toy_on_the_ring(capsys, tmp_path, ["--clusters", "8"])
+    assert "k-means: 8 clusters of the 512 training samples" in trained
     assert t.D.layers[0].params["W"].shape[1] == 2 + 8     # D sees the point and its cluster
-    assert host(t.sample()).shape == (t.cfg.samples, 2)
-    code, text, _ = run(capsys, "evaluate", str(tmp_path / "toy" / "checkpoint.npz"), "--n",
-                        "400", "--backend", "numpy")
-    assert code == 0 and "modes_captured" in text and "cluster:" not in text
+    assert "cluster:" not in scored                        # points are scored by modes
 
 
 def test_minigan_train_clusters_the_digits_by_default(tmp_path, capsys):

@@ -158,6 +158,22 @@ def train_and_sample_one(capsys, tmp_path, train_flags, flag, value, what):
     return ckpt
 
 
+def train_toy_on_the_ring(capsys, tmp_path, train_flags):
+    """Train the toy GAN for one epoch of 512 ring points with ``train_flags``
+    and score it with ``minigan evaluate``. Returns (the trainer loaded from
+    its checkpoint, what train printed, what evaluate printed)."""
+    ckpt = str(tmp_path / "toy" / "checkpoint.npz")
+    code, trained, _ = run(capsys, "train", "--model", "toy", "--dataset", "ring", "--limit",
+                           "512", "--epochs", "1", *train_flags, "--out", str(tmp_path / "toy"),
+                           "--no-progress", "--backend", "numpy")
+    assert code == 0
+    code, scored, _ = run(capsys, "evaluate", ckpt, "--n", "400", "--backend", "numpy")
+    assert code == 0 and "modes_captured" in scored
+    t = Trainer.from_checkpoint(ckpt, log=lambda *a: None)
+    assert host(t.sample()).shape == (t.cfg.samples, 2)
+    return t, trained, scored
+
+
 def test_cli_samples_a_chosen_digit(tmp_path, capsys):
     ckpt = train_and_sample_one(capsys, tmp_path, ["--conditional"], "--digit", 7, "digit")
     code, _, err = run(capsys, "sample", ckpt, "--digit", "12")

@@ -13,7 +13,7 @@ from minigan.gan.step import _with_code_loss
 
 from .conftest import arr, host
 from .test_cli import run
-from .test_gan_variants import train_and_sample_one
+from .test_gan_variants import train_and_sample_one, train_toy_on_the_ring
 from .test_trainer import all_state, assert_same_state, tiny
 
 K = 3
@@ -170,14 +170,6 @@ def test_fit_logs_info_loss_and_cli_samples_a_code(tmp_path, capsys):
 
 
 def test_toy_gan_takes_a_code_and_is_scored_by_modes(tmp_path, capsys):
-    out = str(tmp_path / "toy")
-    code, _, _ = run(capsys, "train", "--model", "toy", "--dataset", "ring", "--limit", "512",
-                     "--epochs", "1", "--codes", "8", "--out", out, "--no-progress",
-                     "--backend", "numpy")
-    assert code == 0
-    code, text, _ = run(capsys, "evaluate", str(tmp_path / "toy" / "checkpoint.npz"), "--n",
-                        "400", "--backend", "numpy")
-    assert code == 0 and "modes_captured" in text and "InfoGAN code" not in text
-    t = Trainer.from_checkpoint(str(tmp_path / "toy" / "checkpoint.npz"), log=lambda *a: None)
+    t, _, scored = train_toy_on_the_ring(capsys, tmp_path, ["--codes", "8"])
+    assert "InfoGAN code" not in scored
     assert list(t.fixed_codes[:10]) == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1]
-    assert host(t.sample()).shape == (t.cfg.samples, 2)
