@@ -209,22 +209,16 @@ def cmd_evaluate(args):
         print(f"  conditional: share of samples classified as the digit asked for "
               f"({args.n // 10} per digit): mean {acc['class_accuracy']:.4f}")
         print("  " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(acc["per_class"])))
-    if cfg.codes and not trainer.points:
-        _print_purity("InfoGAN code", ev.code_purity(
-            lambda z, c: trainer.sample(z, codes=c), cfg.latent_dim, cfg.codes), args.n, cfg.codes)
-    if cfg.clusters and not trainer.points:
-        _print_purity("cluster", ev.code_purity(
-            lambda z, c: trainer.sample(z, labels=c), cfg.latent_dim, cfg.clusters), args.n,
-            cfg.clusters)
+    for title, what, K in (("InfoGAN code", "code", cfg.codes),
+                           ("cluster", "cluster", cfg.clusters)):
+        if K and not trainer.points:
+            pure = trainer.purity(ev, what)
+            print(f"  {title}: share of each {what}'s samples in its majority digit "
+                  f"({args.n // K} per {what}): mean {pure['code_purity']:.4f}, "
+                  f"{pure['code_classes']} distinct digits")
+            print("  " + "  ".join(f"{k}->{d}:{s:.3f}"
+                                   for k, (d, s) in enumerate(pure["per_code"])))
     return 0
-
-
-def _print_purity(what, pure, n, K):
-    """Each code's (or cluster's) majority digit and its share of the samples."""
-    print(f"  {what}: share of each {what.split()[-1]}'s samples in its majority digit "
-          f"({n // K} per {what.split()[-1]}): mean {pure['code_purity']:.4f}, "
-          f"{pure['code_classes']} distinct digits")
-    print("  " + "  ".join(f"{k}->{d}:{s:.3f}" for k, (d, s) in enumerate(pure["per_code"])))
 
 
 def build_parser():

@@ -91,7 +91,7 @@ def kmeans(X, k, seed=0, max_iter=100):
     order = np.lexsort((np.arange(k), -np.bincount(labels, minlength=k)))
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(k)
-    return rank[labels].astype(np.int64), C[order]
+    return rank[labels], C[order]
 
 
 def proportional_labels(sizes, n):

@@ -406,16 +406,15 @@ class Trainer:
             labels = self.fixed_labels if labels is None else labels
             codes = self.fixed_codes if codes is None else codes
 
-        def per_sample(v, k):
-            if v is None:
-                v = (self._cluster_labels(z.shape[0]) if self.cfg.clusters and k is None
-                     else np.arange(z.shape[0]) % k)
-            v = np.asarray(backend.to_numpy(v), dtype=np.int64)
-            return backend.asarray(np.full(z.shape[0], int(v)) if v.ndim == 0 else v)
+        n = z.shape[0]
 
-        labels = (per_sample(labels, N_CLASSES) if self.cfg.conditional else
-                  per_sample(labels, None) if self.cfg.clusters else None)
-        codes = per_sample(codes, self.cfg.codes) if self.cfg.codes else None
+        def per_sample(v, default):
+            v = np.asarray(backend.to_numpy(default if v is None else v), dtype=np.int64)
+            return backend.asarray(np.full(n, int(v)) if v.ndim == 0 else v)
+
+        labels = (per_sample(labels, np.arange(n) % N_CLASSES) if self.cfg.conditional else
+                  per_sample(labels, self._cluster_labels(n)) if self.cfg.clusters else None)
+        codes = per_sample(codes, np.arange(n) % self.cfg.codes) if self.cfg.codes else None
         net = self.ema if self.ema is not None else self.G
         net.eval()
         try:
@@ -584,18 +583,22 @@ class Trainer:
                 acc = self._evaluator.class_accuracy(self.sample, self.cfg.latent_dim,
                                                      N_CLASSES)
                 out["class_accuracy"] = acc["class_accuracy"]
-            if self.cfg.codes and not self.points:
-                pure = self._evaluator.code_purity(lambda z, c: self.sample(z, codes=c),
-                                                   self.cfg.latent_dim, self.cfg.codes)
-                out.update(code_purity=pure["code_purity"], code_classes=pure["code_classes"])
-            if self.cfg.clusters and not self.points:
-                pure = self._evaluator.code_purity(lambda z, c: self.sample(z, labels=c),
-                                                   self.cfg.latent_dim, self.cfg.clusters)
-                out.update(cluster_purity=pure["code_purity"],
-                           cluster_classes=pure["code_classes"])
+            for what in ("code", "cluster"):
+                if getattr(self.cfg, what + "s") and not self.points:
+                    pure = self.purity(self._evaluator, what)
+                    out.update({f"{what}_purity": pure["code_purity"],
+                                f"{what}_classes": pure["code_classes"]})
             return out
         finally:
             workspace.clear()      # scratch of shapes that training will not use again
+
+    def purity(self, evaluator, what):
+        """``evaluator.code_purity`` of InfoGAN's codes (``what="code"``) or of
+        the clusters (``"cluster"``): each one's majority digit and its share."""
+        K = self.cfg.codes if what == "code" else self.cfg.clusters
+        key = "codes" if what == "code" else "labels"
+        return evaluator.code_purity(lambda z, c: self.sample(z, **{key: c}),
+                                     self.cfg.latent_dim, K)
 
     def evaluate_epoch(self, epoch):
         """Append this epoch's scores to metrics.csv and plot them."""
