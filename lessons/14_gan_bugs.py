@@ -93,20 +93,28 @@ print(f"bug 2: modes captured {bad[0]}/8 (correct {good[0]}/8); D(x) - D(G(z)) =
 # ## Bug 3: BatchNorm left in training mode when sampling
 #
 # In training mode BatchNorm normalizes with the statistics of the batch in
-# front of it. **Symptom:** a sample depends on the rest of its batch; a
-# batch of one is normalized to exactly $\beta$, so *every* single sample is
-# the same image. **Fix:** `G.eval()` to sample (running statistics), then
-# `G.train()`; minigan's trainer does this.
+# front of it. **Symptom:** a sample depends on the rest of its batch, and a
+# batch of one would be normalized to exactly $\beta$, the same image for
+# every z (minigan refuses that case outright, as PyTorch does). **Fix:**
+# `G.eval()` to sample (running statistics), then `G.train()`; minigan's
+# trainer does this.
 
 # %%
 G, _ = gan.dcgan(latent_dim=16, width=8, rng=0)
-zs = np.random.default_rng(0).standard_normal((4, 16)).astype(np.float32)
-singles_train = np.stack([G.forward(z[None])[0] for z in zs])
+zs = np.random.default_rng(0).standard_normal((8, 16)).astype(np.float32)
+try:
+    G.forward(zs[:1])
+except ValueError as e:
+    print("bug 3, one z in training mode:", str(e).split(";")[0])
+# the first z, drawn beside three others and then beside three different ones
+with_a, with_b = G.forward(zs[:4])[0], G.forward(zs[[0, 5, 6, 7]])[0]
 G.eval()
-singles_eval = np.stack([G.forward(z[None])[0] for z in zs])
+eval_a, eval_b = G.forward(zs[:4])[0], G.forward(zs[[0, 5, 6, 7]])[0]
 G.train()
-print(f"bug 3: four different z, one at a time: spread across samples in train mode "
-      f"{singles_train.std(0).max():.1e}, in eval mode {singles_eval.std(0).max():.1e}")
+singles_train, singles_eval = np.stack([with_a, with_b]), np.stack([eval_a, eval_b])
+print(f"bug 3: the same z in two different batches differs by "
+      f"{np.abs(with_a - with_b).max():.2f} in train mode, {np.abs(eval_a - eval_b).max():.1e} "
+      f"in eval mode")
 
 # %% [markdown]
 # ## Bug 4: Adam without bias correction
@@ -176,9 +184,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, 2, figsize=(7, 3))
 axes[0].imshow(np.concatenate(list(singles_train[:, 0]), 1), cmap="gray")
-axes[0].set_title("BN in train mode, batch of 1")
+axes[0].set_title("one z, two batches: train mode")
 axes[1].imshow(np.concatenate(list(singles_eval[:, 0]), 1), cmap="gray")
-axes[1].set_title("BN in eval mode")
+axes[1].set_title("one z, two batches: eval mode")
 for ax in axes:
     ax.axis("off")
 savefig(fig, "14_batchnorm_mode.png")

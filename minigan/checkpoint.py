@@ -66,6 +66,10 @@ def load(path):
         meta = json.loads(str(arrays.pop("__meta__")))
     except (KeyError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{path}: damaged metadata ({e})") from None
+    for name, a in arrays.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: tensor {name!r} holds non-finite values (NaN or "
+                                  f"inf); this checkpoint cannot be used")
     return arrays, meta
 
 

@@ -91,24 +91,78 @@ DIGITS = ("mnist", "mnist-full")
 DIGIT_CLUSTERS = 20
 
 
+# Config fields that `minigan train` sets from flags of the same name.
+TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", "lr", "beta1",
+               "beta2", "loss", "label_smoothing", "ema", "seed", "backend", "image_size",
+               "channels", "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight",
+               "pack", "width", "dropout", "codes", "info_weight", "clusters", "spectral_norm",
+               "conditional")
+# What --resume may change: where and how long it runs, how often it reports,
+# and the backend (which changes only rounding). Everything else is the run.
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend")
+
+
+def _given_flags(args):
+    """The training flags given on the command line, as Config fields."""
+    given = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
+    for k in ("spectral_norm", "conditional"):     # store_true: given only when set
+        if not given.get(k):
+            given.pop(k, None)
+    return given
+
+
+def _resume(args):
+    """A trainer resumed from ``args.resume``; a flag that contradicts the
+    checkpoint's settings is refused, naming both values."""
+    from minigan import checkpoint
+    from minigan.gan.trainer import DATASET_ALIASES, Config, Trainer
+    _, meta = checkpoint.load(args.resume)
+    saved = Config.from_dict(meta.get("config", {})).validate()
+    given = _given_flags(args)
+    if "dataset" in given:
+        given["dataset"] = DATASET_ALIASES.get(given["dataset"], given["dataset"])
+    for k, v in given.items():
+        if k not in RESUME_MAY_CHANGE and v != getattr(saved, k):
+            raise ValueError(
+                f"--{k.replace('_', '-')} {v} contradicts the checkpoint {args.resume}, which "
+                f"has {k}={getattr(saved, k)!r}; --resume continues a run with its own settings "
+                f"(only {', '.join('--' + f.replace('_', '-') for f in RESUME_MAY_CHANGE)} "
+                f"and --out may change)")
+    overrides = {k: given[k] for k in RESUME_MAY_CHANGE if k in given}
+    # the run goes on in the checkpoint's own folder (not the folder named
+    # in its config: a moved run must not write into another run's files)
+    overrides["out"] = args.out or os.path.dirname(os.path.abspath(args.resume))
+    return Trainer.from_checkpoint(args.resume, **overrides)
+
+
+def _numba_cache_is_cold(name):
+    """Whether the Numba kernels will compile on this run (no on-disk cache yet)."""
+    if name != "numba":
+        return False
+    try:
+        from minigan.kernels import numba_cpu
+        cache = numba_cpu._im2col._cache._cache_path      # where Numba keeps its index files
+        return not any(f.endswith(".nbi") for f in os.listdir(cache))
+    except (AttributeError, OSError):
+        return False
+
+
 def cmd_train(args):
-    from minigan.gan.trainer import Config, Trainer
+    from minigan.gan.trainer import Config, Trainer, check_folder
     if args.resume:
-        overrides = {"epochs": args.epochs} if args.epochs else {}
-        # the run goes on in the checkpoint's own folder (not the folder named
-        # in its config: a moved run must not write into another run's files)
-        overrides["out"] = args.out or os.path.dirname(os.path.abspath(args.resume))
-        trainer = Trainer.from_checkpoint(args.resume, **overrides)
+        trainer = _resume(args)
         print(f"resumed {args.resume} at step {trainer.step} (epoch {trainer.epoch})")
+        if trainer.epoch >= trainer.cfg.epochs:
+            print(f"the run is already at epoch {trainer.epoch}, at or past --epochs "
+                  f"{trainer.cfg.epochs}: nothing to train, no file changed (ask for more "
+                  f"with --epochs N)")
+            return 0
     else:
         model = args.model or "dcgan"
         dataset = args.dataset or ("ring" if model == "toy" else "mnist")
-        given = {k: getattr(args, k) for k in (
-            "data_dir", "limit", "epochs", "batch_size", "lr", "beta1", "beta2", "loss",
-            "label_smoothing", "ema", "seed", "backend", "image_size", "channels",
-            "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight", "pack", "width",
-            "dropout", "codes", "info_weight", "clusters")
-            if getattr(args, k) is not None}
+        given = _given_flags(args)
+        given.pop("model", None)
+        given.pop("dataset", None)
         given.update(spectral_norm=args.spectral_norm, conditional=args.conditional)
         if model == "toy":
             given = {"epochs": 30, "batch_size": 256, "ema": 0.0, **given}
@@ -120,13 +174,24 @@ def cmd_train(args):
             given = {"clusters": DIGIT_CLUSTERS, **given}
         cfg = Config(model=model, dataset=dataset, download=args.download,
                      out=args.out or os.path.join("runs", args.name or f"{model}-{dataset}"),
-                     **given)
+                     **given).validate()
+        check_folder(cfg.out, args.overwrite)    # another run there: refused before any work
         trainer = Trainer(cfg)
     cfg = trainer.cfg
     print(f"training {cfg.model} on {cfg.dataset} ({len(trainer.batches.data)} samples, "
           f"batch {cfg.batch_size}, {cfg.epochs} epochs, backend {cfg.backend}) -> {cfg.out}")
+    if _numba_cache_is_cold(cfg.backend):
+        print("compiling kernels (first run only, about 10-30 s)...", flush=True)
     t = time.perf_counter()
-    trainer.fit(progress=not args.no_progress)
+    try:
+        trainer.fit(progress=not args.no_progress, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        ckpt = trainer.paths()["checkpoint"]
+        how = (f"resume from its last checkpoint with: minigan train --resume {ckpt}"
+               if os.path.exists(ckpt) else "no checkpoint had been written yet (one is "
+               "written after each epoch)")
+        sys.stderr.write(f"minigan train: interrupted at step {trainer.step}; {how}\n")
+        return 130
     p = trainer.paths()
     print(f"done in {time.perf_counter() - t:.0f} s: samples in {p['samples']}, "
           f"animation {p['gif']}, losses {p['losses']}, log {p['log']}, "
@@ -134,11 +199,24 @@ def cmd_train(args):
     return 0
 
 
+def _sampler(args):
+    """A trainer that samples from ``args.checkpoint`` (no training data read)."""
+    from minigan.gan.trainer import Trainer
+    return Trainer.from_checkpoint(args.checkpoint, log=lambda *a: None, sampling_only=True,
+                                   **({"backend": args.backend} if args.backend else {}))
+
+
+SAMPLE_FORMATS = (".png", ".npy")
+
+
 def cmd_sample(args):
     from minigan import backend, viz
-    from minigan.gan.trainer import Trainer
-    trainer = Trainer.from_checkpoint(args.checkpoint, log=lambda *a: None,
-                                      **({"backend": args.backend} if args.backend else {}))
+    if args.n < 1:
+        raise ValueError(f"--n must be at least 1, got {args.n}")
+    if args.out and not args.out.lower().endswith(SAMPLE_FORMATS):
+        raise ValueError(f"--out {args.out}: expected a .png (a grid) or .npy (raw samples) "
+                         f"path")
+    trainer = _sampler(args)
     z = np.random.default_rng(args.seed).standard_normal((args.n, trainer.cfg.latent_dim))
     labels, nrow = None, None
     if args.digit is not None:
@@ -163,7 +241,7 @@ def cmd_sample(args):
     out = backend.to_numpy(trainer.sample(backend.asarray(z.astype(np.float32)), labels,
                                           codes))
     path = args.out or os.path.splitext(args.checkpoint)[0] + "_samples.png"
-    if path.endswith(".npy"):
+    if path.lower().endswith(".npy"):
         np.save(path, out)
     elif trainer.points:
         viz.save_points(path, out)
@@ -188,10 +266,11 @@ def _all_of(args, flag, K, lacks, trained_with):
 
 
 def cmd_evaluate(args):
-    from minigan.gan.trainer import Trainer
     from minigan.metrics.evaluate import Evaluator
-    trainer = Trainer.from_checkpoint(args.checkpoint, log=lambda *a: None,
-                                      **({"backend": args.backend} if args.backend else {}))
+    if args.n < 2:
+        raise ValueError(f"--n must be at least 2 (the scores compare distributions), got "
+                         f"{args.n}")
+    trainer = _sampler(args)
     cfg = trainer.cfg
     kind = cfg.dataset if trainer.points else "images"
     if kind == "images" and (cfg.image_size, cfg.channels) != (28, 1):
@@ -204,6 +283,10 @@ def cmd_evaluate(args):
     print(f"  {'score':<20}{'generated':>12}{'real':>12}")
     for k in gen:
         print(f"  {k:<20}{gen[k]:>12.4g}{ref[k]:>12.4g}")
+    if kind == "images" and gen["classes_covered"] < ref["classes_covered"]:
+        print(f"  note: only {gen['classes_covered']:.0f} of {ref['classes_covered']:.0f} "
+              f"classes are covered; the confident share rewards a collapsed generator, so "
+              f"read it beside classes_covered and kl_uniform")
     if cfg.conditional:
         acc = ev.class_accuracy(trainer.sample, cfg.latent_dim)
         print(f"  conditional: share of samples classified as the digit asked for "
@@ -224,16 +307,17 @@ def cmd_evaluate(args):
 def build_parser():
     from minigan.gan.models import MODELS
     from minigan.gan.objectives import OBJECTIVES
-    from minigan.gan.trainer import DATASETS
+    from minigan.gan.trainer import DATASET_ALIASES, DATASETS
     parser = _Parser(prog="minigan", description="GANs from scratch: NumPy, Numba, CuPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("train", help="train a GAN (default: DCGAN on the bundled MNIST digits)")
     p.add_argument("--model", choices=MODELS, help="default dcgan")
-    p.add_argument("--dataset", choices=DATASETS,
+    p.add_argument("--dataset", choices=DATASETS, type=lambda s: DATASET_ALIASES.get(s, s),
                    help="mnist (bundled 10k digits, default), mnist-full (60k, --download), "
-                        "fashion, folder (--data-dir), ring, grid (2D, with --model toy)")
+                        "fashion (or fashion-mnist), folder (--data-dir), ring, grid (2D, with "
+                        "--model toy)")
     p.add_argument("--data-dir", help="folder of Fashion-MNIST files or of your own images")
     p.add_argument("--download", action="store_true", help="allow downloading the data set")
     p.add_argument("--limit", type=int, help="use only the first N samples")
@@ -287,7 +371,12 @@ def build_parser():
                         "epoch for MNIST digits and 2D mixtures; 0 = never)")
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue a run from its checkpoint, writing into the checkpoint's "
-                        "folder (or --out)")
+                        "folder (or --out); it keeps the checkpoint's settings: only --epochs, "
+                        "--checkpoint-every, --eval-every and --backend may change, and any "
+                        "other flag that differs from the checkpoint is refused")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start again in an output folder that holds another run (its run "
+                        "files are removed first); without it such a folder is refused")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -323,6 +412,13 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
+        env = os.environ.get("MINIGAN_BACKEND")
+        if getattr(args, "backend", None) is None and env:   # the default of --backend
+            from minigan.backend import BACKENDS
+            if env not in BACKENDS:
+                raise ValueError(f"MINIGAN_BACKEND={env!r} is not a backend: expected one of "
+                                 f"{', '.join(BACKENDS)}")
+            args.backend = env
         return args.func(args)
     except KeyboardInterrupt:
         sys.stderr.write(f"minigan {args.command}: interrupted\n")

@@ -21,6 +21,14 @@ settings.register_profile(
 settings.load_profile("minigan")
 
 
+def _why_not(name):
+    try:
+        with backend.use_backend(name):
+            return ""
+    except RuntimeError as e:
+        return str(e)
+
+
 def _available(name):
     try:
         with backend.use_backend(name):
@@ -42,7 +50,7 @@ def _restore_backend():
 def backend_name(request):
     name = request.param
     if not _available(name):
-        pytest.skip(f"backend {name} is not available here")
+        pytest.skip(f"backend {name} cannot run here: {_why_not(name)}")
     with backend.use_backend(name):
         yield name
 

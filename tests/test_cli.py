@@ -54,7 +54,7 @@ def test_train_then_sample(tmp_path, capsys):
      "image folder /nonexistent does not exist"),
     (["sample", "/nonexistent/c.npz"], "checkpoint /nonexistent/c.npz does not exist"),
     (["train", "--resume", "/nonexistent/c.npz"], "checkpoint /nonexistent/c.npz does not exist"),
-    (["train", "--label-smoothing", "0.7"], "label smoothing must be in [0, 0.5), got 0.7"),
+    (["train", "--label-smoothing", "0.7"], "--label-smoothing must be in [0, 0.5), got 0.7"),
     (["train", "--dropout", "1.5"], "--dropout must be in [0, 1), got 1.5"),
     (["train", "--model", "mlp", "--dropout", "0.3"], "only the dcgan's D has Dropout layers"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),

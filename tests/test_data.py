@@ -129,7 +129,8 @@ def test_without_download_the_error_says_what_to_do(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "fashion-mnist")),
-                    reason="../shared/data not present")
+                    reason="the project's shared data sets (a folder 'shared/data' beside the "
+                           "checkout, with Fashion-MNIST) are not on this machine")
 def test_fashion_mnist_from_a_folder():
     images, labels = data.load_fashion_mnist("test", os.path.join(SHARED, "fashion-mnist"))
     assert images.shape == (10000, 1, 28, 28) and labels.max() == 9

@@ -1,5 +1,7 @@
 """Bad input raises ValueError naming the layer and both shapes."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,75 @@ def test_state_dict_mismatch_names_key_and_shapes():
         a.load_state_dict(b.state_dict())
     with pytest.raises(ValueError, match=r"missing \['b'\]"):
         a.load_state_dict({"W": a.params["W"]})
+
+
+LAYER_NAMES = ["dense", "conv", "convT", "bn1d", "bn2d", "dropout", "relu", "lrelu", "tanh",
+               "sigmoid", "reshape", "flatten"]
+
+
+def _layer(name):
+    """One of each layer kind (built on the active backend) and an input shape it accepts."""
+    return dict(zip(LAYER_NAMES, [
+        (mg.Dense(3, 2, rng=0), (4, 3)),
+        (mg.Conv2D(2, 3, 3, padding=1, rng=0), (2, 2, 5, 5)),
+        (mg.ConvTranspose2D(2, 4, 3, stride=2, padding=1, output_padding=1, rng=0),
+         (2, 2, 4, 4)),
+        (mg.BatchNorm(3), (4, 3)),
+        (mg.BatchNorm(2), (2, 2, 3, 3)),
+        (mg.Dropout(0.5, rng=0), (4, 3)),
+        (mg.ReLU(), (4, 3)),
+        (mg.LeakyReLU(0.2), (2, 4, 3, 3)),
+        (mg.Tanh(), (4, 3)),
+        (mg.Sigmoid(), (4, 3)),
+        (mg.Reshape(3, 2), (4, 6)),
+        (mg.Flatten(), (2, 3, 2, 2)),
+    ]))[name]
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_backward_checks_the_gradient_shape_and_dtype(name):
+    layer, shape = _layer(name)
+    rng = np.random.default_rng(0)
+    y = layer.forward(arr(rng.standard_normal(shape).astype(np.float32)))
+    longer = (y.shape[0],) + y.shape[1:-1] + (y.shape[-1] + 1,)
+    name = re.escape(repr(layer))
+    with pytest.raises(ValueError, match=rf"{name}: expected a gradient of shape "
+                                         rf"{re.escape(str(tuple(y.shape)))} .*got shape "
+                                         rf"{re.escape(str(longer))}"):
+        layer.backward(x(*longer))
+    with pytest.raises(ValueError, match=rf"{name}: expected a gradient .* float32 .*dtype "
+                                         rf"float64"):
+        layer.backward(x(*y.shape, dtype=np.float64))
+    dx = layer.backward(arr(rng.standard_normal(y.shape).astype(np.float32)))
+    assert dx.shape == shape and dx.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_an_empty_batch_is_refused_naming_the_layer(name):
+    layer, shape = _layer(name)
+    with pytest.raises(ValueError, match=rf"{re.escape(repr(layer))}: expected a batch of at "
+                                         rf"least one sample"):
+        layer.forward(x(0, *shape[1:]))
+
+
+def test_an_empty_batch_is_refused_by_a_network():
+    net = mg.Sequential(mg.Dense(3, 2, rng=0), mg.ReLU())
+    with pytest.raises(ValueError, match=r"Dense\(3 -> 2\): expected a batch of at least one"):
+        net.forward(x(0, 3))
+
+
+def test_batchnorm_training_needs_two_values_per_channel():
+    with pytest.raises(ValueError, match=r"more than one value per channel.*\(1, 3\)"):
+        mg.BatchNorm(3).forward(x(1, 3))
+    y = mg.BatchNorm(3).forward(arr(np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2)))
+    assert y.shape == (1, 3, 2, 2)                      # one image, four values a channel
+    bn = mg.BatchNorm(3).eval()
+    assert bn.forward(x(1, 3)).shape == (1, 3)          # eval mode: running statistics
+
+
+def test_the_tangent_pass_checks_its_gradients_too():
+    layer = mg.Dense(3, 2, rng=0)
+    layer.jvp_forward(x(4, 3), x(4, 3))
+    with pytest.raises(ValueError, match=r"Dense\(3 -> 2\): expected a gradient of shape "
+                                         r"\(4, 2\)"):
+        layer.jvp_backward(None, x(4, 3))

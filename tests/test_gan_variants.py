@@ -14,8 +14,8 @@ from .test_cli import run
 from .test_trainer import all_state, assert_same_state, tiny
 
 
-@pytest.mark.parametrize("name", ["wgan", "hinge"])
-def test_new_objectives_gradient_check(name, rng):
+@pytest.mark.parametrize("name", objectives.OBJECTIVES)
+def test_every_objective_gradient_check(name, rng):
     x = arr(rng.standard_normal((6, 1)) * 2)
     x = arr(np.where(np.abs(np.abs(host(x)) - 1) < 0.05, 1.5, host(x)))   # off the hinge
     for fn in (lambda a: objectives.d_real_loss(name, a), lambda a: objectives.d_fake_loss(name, a),
@@ -45,7 +45,7 @@ def test_objective_defaults_follow_the_papers():
 @pytest.mark.parametrize("bad,message", [
     (dict(pack=3), "must be a multiple of the pack size"),
     (dict(conditional=True, model="toy", dataset="ring"), "--conditional needs a labelled"),
-    (dict(loss="wgan", n_critic=0), "expected n_critic >= 1"),
+    (dict(loss="wgan", n_critic=0), "expected --n-critic >= 1"),
 ])
 def test_bad_settings_are_clear_errors(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -114,11 +114,11 @@ def test_builders_grow_g_input_and_d_output():
 
 
 @pytest.mark.parametrize("bad,message", [
-    (dict(codes=-1), "expected codes >= 0"),
+    (dict(codes=-1), "expected --codes >= 0"),
     (dict(codes=10, conditional=True), "--conditional already gives G the class"),
     (dict(codes=10, pack=2), "a packed D"),
     (dict(codes=10, loss="wgan-gp"), "a gradient penalty needs a critic with one output"),
-    (dict(codes=10, info_weight=-1.0), "info_weight >= 0"),
+    (dict(codes=10, info_weight=-1.0), "--info-weight >= 0"),
 ])
 def test_bad_info_settings_are_clear_errors(bad, message):
     with pytest.raises(ValueError, match=message):

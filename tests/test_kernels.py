@@ -3,16 +3,23 @@ hypothesis-generated shapes.
 
 Tolerances: float64 rtol = atol = 1e-10 (only the summation order differs);
 float32 rtol = atol = 2e-5 (float32 rounding of sums of up to a few hundred
-terms; the fast kernels accumulate reductions in float64).
+terms; reductions accumulate in float64 everywhere, and BatchNorm is computed
+in float64 and rounded once, in the reference too).
+
+Shapes are drawn to reach every branch of the fast kernels: Numba's col2im
+works on blocks of several samples once N*C >= 32, and its BatchNorm on
+blocks of several channels once C > 8; ``@example`` pins one case of each.
 """
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from minigan import backend, kernels
+from minigan import backend, gan, kernels
 from minigan.kernels import reference
+
+from .test_trainer import all_state, tiny
 
 FAST = [b for b in backend.BACKENDS if b != "numpy"]
 TOL = {np.float32: 2e-5, np.float64: 1e-10}
@@ -39,11 +46,13 @@ def close(got, want, dtype):
     np.testing.assert_allclose(got, want, rtol=TOL[dtype], atol=TOL[dtype])
 
 
-conv = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 5), st.integers(1, 3),
-                 st.integers(0, 2), st.integers(1, 9), st.integers(1, 9))
+conv = st.tuples(st.integers(1, 6), st.integers(1, 12), st.integers(1, 5), st.integers(1, 3),
+                 st.integers(0, 3), st.integers(1, 9), st.integers(1, 9))
+BLOCKED_COL2IM = (4, 8, 5, 2, 2, 7, 6)         # N*C = 32: several samples per task
 
 
 @given(conv, dtypes, st.integers(0, 2**31 - 1))
+@example(BLOCKED_COL2IM, np.float32, 0)
 def test_im2col(fast, cfg, dtype, seed):
     mod, dev = fast
     N, C, K, s, p, H, W = cfg
@@ -56,6 +65,8 @@ def test_im2col(fast, cfg, dtype, seed):
 
 
 @given(conv, dtypes, st.integers(0, 2**31 - 1))
+@example(BLOCKED_COL2IM, np.float32, 0)
+@example((6, 12, 5, 1, 2, 3, 4), np.float64, 1)
 def test_col2im(fast, cfg, dtype, seed):
     mod, dev = fast
     N, C, K, s, p, H, W = cfg
@@ -94,8 +105,9 @@ def test_leaky_relu_backward_and_channel_sum(fast, shape, dtype, slope, seed):
     close(mod.channel_sum(dev(dy)), reference.channel_sum(dy), dtype)
 
 
-@given(st.tuples(st.integers(2, 8), st.integers(1, 6), st.integers(1, 30)), dtypes,
+@given(st.tuples(st.integers(2, 8), st.integers(1, 20), st.integers(1, 30)), dtypes,
        st.integers(0, 2**31 - 1))
+@example((3, 17, 5), np.float32, 0)               # C > 8: blocks of several channels
 def test_batchnorm(fast, shape, dtype, seed):
     mod, dev = fast
     rng = np.random.default_rng(seed)
@@ -190,3 +202,109 @@ def test_batchnorm_of_dense_outputs(fast, shape, dtype, seed):
     for g, w in zip(mod.batchnorm_backward(dev(dy), dev(x), dev(mean), dev(var), dev(gamma), 1e-5),
                     reference.batchnorm_backward(dy, x, mean, var, gamma, 1e-5)):
         close(g, w, dtype)
+
+
+def test_col2im_at_a_dcgan_layer(fast):
+    """The real shapes of D's second convolution's input gradient (batch 32)."""
+    mod, dev = fast
+    x_shape, K, s, p = (32, 64, 14, 14), 5, 2, 2
+    cols = np.random.default_rng(0).standard_normal((64 * K * K, 32 * 7 * 7)).astype(np.float32)
+    close(mod.col2im(dev(cols), x_shape, K, K, s, p), reference.col2im(cols, x_shape, K, K, s, p),
+          np.float32)
+
+
+@pytest.mark.parametrize("n", [2, 5])
+def test_batchnorm_of_a_channel_whose_variance_is_below_eps(fast, n):
+    """Two samples whose values nearly coincide (variance ~3e-6 < eps): the
+    output multiplies any rounding of the mean by 1/sqrt(var + eps) ~ 280, so
+    every implementation must compute in float64 and round once. Both are held
+    to the float64 computation of the same formula."""
+    mod, dev = fast
+    rng = np.random.default_rng(2)
+    base = rng.normal(1.0, 2.0, (1, 37, 1))
+    x = (base + 1.7e-3 * rng.standard_normal((n, 37, 1))).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, 37).astype(np.float32)
+    beta = rng.standard_normal(37).astype(np.float32)
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=(0, 2)), x64.var(axis=(0, 2))
+    exact = (x64 - mean[None, :, None]) * (gamma / np.sqrt(var + 1e-5))[None, :, None] \
+        + beta[None, :, None]
+    for impl in (reference, mod):
+        y = backend.to_numpy(impl.batchnorm_forward(dev(x), dev(gamma), dev(beta), 1e-5)[0])
+        np.testing.assert_allclose(y, exact, rtol=1e-6, atol=1e-6)
+
+
+ALL = list(backend.BACKENDS)
+
+
+@pytest.fixture(params=ALL)
+def impl(request):
+    """(kernel module, to-device function) of every backend, the reference included."""
+    if request.param == "numpy":
+        return reference, np.asarray
+    return _fast(request.param)
+
+
+def _fast(name):
+    try:
+        with backend.use_backend(name):
+            pass
+    except RuntimeError as e:
+        pytest.skip(f"backend {name} cannot run here: {e}")
+    mod = kernels.implementation(name)
+    if name == "cupy":
+        import cupy
+        return mod, cupy.asarray
+    return mod, np.asarray
+
+
+def z(*shape):
+    return np.zeros(shape, np.float32)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda m, d: m.leaky_relu_backward(d(z(2, 3, 5)), d(z(2, 3, 4)), 0.2),
+     r"leaky_relu_backward: expected dy of shape \(2, 3, 4\)"),
+    (lambda m, d: m.dropout_apply(d(z(2, 3, 4)), d(z(2, 3, 5)), 0.5),
+     r"dropout_apply: expected u of shape \(2, 3, 4\)"),
+    (lambda m, d: m.bce_with_logits(d(z(4, 1)), d(z(5, 1))),
+     r"bce_with_logits: expected t of shape \(4, 1\)"),
+    (lambda m, d: m.adam_update(d(z(4)), d(z(5)), d(z(4)), d(z(4)), 1e-3, 0.5, 0.9, 1e-8, 1,
+                                0.0, 1.0), r"adam_update: expected g of shape \(4,\)"),
+    (lambda m, d: m.batchnorm_backward(d(z(2, 3, 5)), d(z(2, 3, 4)), d(z(3)), d(z(3)), d(z(3)),
+                                       1e-5), r"batchnorm_backward: expected dy of shape"),
+    (lambda m, d: m.batchnorm_forward(d(z(2, 3, 4)), d(z(2)), d(z(3)), 1e-5),
+     r"batchnorm_forward: expected gamma of shape \(3,\)"),
+    (lambda m, d: m.bias_act_forward(d(z(2, 3, 4)), d(z(4)), 0.2),
+     r"bias_act_forward: expected b of shape \(3,\)"),
+    (lambda m, d: m.col2im(d(z(9, 10)), (1, 1, 4, 4), 3, 3, 1, 1),
+     r"col2im: expected cols of shape \(9, 16\), got \(9, 10\)"),
+    (lambda m, d: m.im2col(d(z(1, 1, 2, 2)), 5, 5, 1, 0),
+     r"im2col: a 5x5 kernel does not fit"),
+    (lambda m, d: m.batch_first(d(z(3, 10)), 4), r"batch_first: 10 columns do not split"),
+])
+def test_kernels_check_sizes_before_indexing(impl, call, message):
+    """A size that does not match is an error, never a read past an array's end."""
+    mod, dev = impl
+    with pytest.raises(ValueError, match=message):
+        call(mod, dev)
+
+
+def test_numba_training_steps_equal_the_reference_steps(tmp_path):
+    """Three dcgan steps (Dropout in D, BatchNorm in G) on the numba backend
+    give the numpy reference's weights and losses, not just finite ones: a
+    wrong fast kernel shows here even where a kernel test misses its shape.
+    Batch 16 with 4-channel layers puts the col2im of D's second conv on its
+    blocked path (N*C = 64 >= 32)."""
+    runs = {}
+    for name in ("numpy", "numba"):
+        t = gan.Trainer(tiny(tmp_path, name, dropout=0.3, width=4, ema=0.0))
+        losses = [t.train_step() for _ in range(3)]
+        runs[name] = (all_state(t), losses)
+    (a, la), (b, lb) = runs["numpy"], runs["numba"]
+    for k in a:
+        if a[k].dtype.kind == "f":
+            np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=2e-6, err_msg=k)
+    for ma, mb in zip(la, lb):
+        for k in ma:
+            assert mb[k] == pytest.approx(ma[k], rel=1e-4, abs=1e-6), k

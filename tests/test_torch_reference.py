@@ -11,7 +11,9 @@ import minigan as mg
 
 from .conftest import arr, host
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is not installed: these optional comparisons need it "
+                    "(pip install torch, a CPU build is enough)")
 pytestmark = pytest.mark.usefixtures("backend_name")
 
 

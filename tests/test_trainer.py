@@ -160,3 +160,4 @@ def test_dropout_setting_builds_d_and_is_checked(tmp_path, backend_name):
                         (dict(width=0), r"width must be at least 1, got 0")]:
         with pytest.raises(ValueError, match=message):
             tiny(tmp_path, backend_name, **kw).validate()
+

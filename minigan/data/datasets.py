@@ -87,6 +87,9 @@ def load_fashion_mnist(split="train", data_dir=None, download=False, mirrors=FAS
     ``download``). Local files are validated by their IDX headers (Debian's
     gzip headers differ from upstream's, so their md5 does too)."""
     names = _files(split)
+    if data_dir and os.path.isfile(data_dir):
+        raise NotADirectoryError(f"--data-dir {data_dir} is a file; expected the folder that "
+                                 f"holds {names[0]} and {names[1]}")
     for folder in [d for d in (data_dir, DEBIAN_FASHION_DIR) if d]:
         paths = [os.path.join(folder, n) for n in names]
         if all(os.path.exists(p) for p in paths):
@@ -136,6 +139,8 @@ def load_folder(path, size, channels=3):
     ``size`` x ``size``, converted to grayscale (``channels=1``) or RGB.
     Returns uint8 (N, channels, size, size)."""
     from PIL import Image
+    if os.path.isfile(path):
+        raise NotADirectoryError(f"--data-dir {path} is a file; expected a folder of images")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"image folder {path} does not exist")
     files = sorted(os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs

@@ -21,6 +21,10 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1,
     ``training``. Returns ``(y, cache)``."""
     x3 = _as_ncl(x)
     if training:
+        if x3.shape[0] * x3.shape[2] < 2:
+            raise ValueError(f"BatchNorm in training mode: expected more than one value per "
+                             f"channel to take statistics over, got input of shape "
+                             f"{tuple(x.shape)}; use eval mode for single samples")
         y3, mean, var = kernels.batchnorm_forward(x3, gamma, beta, eps)
         M = x3.shape[0] * x3.shape[2]
         unbiased = var * (M / max(M - 1, 1))

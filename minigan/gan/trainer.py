@@ -42,6 +42,7 @@ from .inputs import Inputs
 from .step import Game, gan_step
 
 DATASETS = ("mnist", "mnist-full", "fashion", "folder", "ring", "grid")
+DATASET_ALIASES = {"fashion-mnist": "fashion"}
 LABELLED = ("mnist", "mnist-full", "fashion")
 N_CLASSES = 10
 
@@ -59,6 +60,36 @@ CLASSIC = dict(optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, cl
 
 class TrainingDiverged(RuntimeError):
     """A loss or D output became NaN or infinite."""
+
+
+class RunExists(ValueError):
+    """The output folder already holds another run."""
+
+
+RUN_FILES = ("config.json", "log.csv", "metrics.csv", "checkpoint.npz")
+
+
+def check_folder(out, overwrite=False):
+    """The files of another run in ``out`` (empty when there is none); raises
+    :class:`RunExists`, naming the ways on, if there are some and not ``overwrite``."""
+    found = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+    if found and not overwrite:
+        raise RunExists(
+            f"{out} already holds a run ({', '.join(found)}); continue it with --resume "
+            f"{os.path.join(out, 'checkpoint.npz')}, write elsewhere with --out PATH or "
+            f"--name NAME, or start it again with --overwrite")
+    return found
+
+
+def clear_run_files(out):
+    """Remove what a run writes into ``out`` (and nothing else there)."""
+    import glob
+    patterns = ["config.json", "log.csv", "metrics.csv", "metrics.png", "losses.png",
+                "progress.gif", "checkpoint.npz", "checkpoint_epoch_*.npz",
+                os.path.join("samples", "epoch_*.png")]
+    for pattern in patterns:
+        for path in glob.glob(os.path.join(glob.escape(out), pattern)):
+            os.remove(path)
 
 
 @dataclasses.dataclass
@@ -104,6 +135,10 @@ class Config:
     eval_samples: int = 2000        # samples per evaluation
 
     def validate(self):
+        """Check every setting (before anything is read or written) and fill
+        in the defaults that depend on others. Returns self."""
+        self._check_numbers()
+        self.dataset = DATASET_ALIASES.get(self.dataset, self.dataset)
         if self.model not in models.MODELS:
             raise ValueError(f"unknown model {self.model!r}: expected one of "
                              f"{', '.join(models.MODELS)}")
@@ -127,7 +162,7 @@ class Config:
             if getattr(self, name) is None:
                 setattr(self, name, defaults[name])
         if self.n_critic < 1 or self.clip < 0 or self.gp_weight < 0:
-            raise ValueError(f"expected n_critic >= 1, clip >= 0 and gp_weight >= 0, got "
+            raise ValueError(f"expected --n-critic >= 1, --clip >= 0 and --gp-weight >= 0, got "
                              f"{self.n_critic}, {self.clip}, {self.gp_weight}")
         if self.pack < 1 or self.batch_size % self.pack:
             raise ValueError(f"--pack {self.pack}: the batch size ({self.batch_size}) must be a "
@@ -136,7 +171,7 @@ class Config:
             raise ValueError(f"--conditional needs a labelled dataset ({', '.join(LABELLED)}), "
                              f"got {self.dataset!r}")
         if not 0 <= self.label_smoothing < 0.5:
-            raise ValueError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
+            raise ValueError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.dropout is None:
             clustered_dcgan = self.clusters and self.model == "dcgan" and not self.gp_weight
             self.dropout = 0.3 if clustered_dcgan else 0.0
@@ -154,7 +189,7 @@ class Config:
             raise ValueError(f"--clusters {self.clusters} with --conditional: both give G a "
                              f"class to draw; choose one")
         if self.codes < 0 or self.info_weight < 0:
-            raise ValueError(f"expected codes >= 0 and info_weight >= 0, got {self.codes} and "
+            raise ValueError(f"expected --codes >= 0 and --info-weight >= 0, got {self.codes} and "
                              f"{self.info_weight}")
         if self.codes:
             why = ("--conditional already gives G the class" if self.conditional else
@@ -167,12 +202,13 @@ class Config:
             if why:
                 raise ValueError(f"--codes {self.codes} (InfoGAN) cannot be used here: {why}")
         if self.width < 1:
-            raise ValueError(f"width must be at least 1, got {self.width}")
+            raise ValueError(f"--width must be at least 1, got {self.width}")
         if not 0 <= self.ema < 1:
-            raise ValueError(f"EMA decay must be in [0, 1), got {self.ema}")
+            raise ValueError(f"--ema (the EMA decay) must be in [0, 1), got {self.ema}")
         for name in ("epochs", "batch_size", "samples"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got "
+                                 f"{getattr(self, name)}")
         scoreable = toy_data or (self.dataset in ("mnist", "mnist-full") and
                                  self.image_size == 28 and self.channels == 1)
         if self.eval_every is None:
@@ -182,8 +218,27 @@ class Config:
                              f"mixtures; it cannot score dataset {self.dataset!r} at "
                              f"{self.image_size}x{self.image_size}x{self.channels}")
         if self.lr <= 0:
-            raise ValueError(f"learning rate must be positive, got {self.lr}")
+            raise ValueError(f"--lr must be positive, got {self.lr}")
         return self
+
+    def _check_numbers(self):
+        """Finite floats and in-range integers, each named by its CLI flag."""
+        def flag(name):
+            return "--" + name.replace("_", "-")
+        for name in ("lr", "beta1", "beta2", "clip", "gp_weight", "info_weight",
+                     "label_smoothing", "ema", "dropout"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
+                raise ValueError(f"{flag(name)} must be a finite number, got {v}")
+        for name in ("beta1", "beta2"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v < 1:
+                raise ValueError(f"{flag(name)} must be in [0, 1), got {v}")
+        for name, low in (("limit", 1), ("seed", 0), ("checkpoint_every", 0),
+                          ("eval_every", 0), ("eval_samples", 2)):
+            v = getattr(self, name)
+            if v is not None and v < low:
+                raise ValueError(f"{flag(name)} must be at least {low}, got {v}")
 
     @property
     def optimizer(self):
@@ -260,24 +315,33 @@ class Trainer:
 
     CSV_FIELDS = ("step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 
-    def __init__(self, cfg, training_data=None, log=print):
+    def __init__(self, cfg, training_data=None, log=print, sampling_only=None):
         self.cfg = cfg.validate()
         self.log = log
         backend.set_backend(cfg.backend)
         self.points = cfg.model == "toy"
-        if training_data is None:
-            host, labels = load_training_data(cfg, log)
-        else:
-            host, labels = (training_data if isinstance(training_data, tuple)
-                            else (training_data, None))
-        if cfg.conditional and labels is None:
-            raise ValueError("a conditional GAN needs the training data's labels")
         self.cluster_sizes = None
-        if cfg.clusters:
-            labels = self._cluster(host)
-        self.batches = data.Batches(host, cfg.batch_size, cfg.seed,
-                                    labels if cfg.n_classes else None)
-        self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)
+        self.claimed_folder = False      # fit() may write into cfg.out (see claim_folder)
+        if sampling_only is not None:
+            # a trainer that only samples (minigan sample / evaluate): no data,
+            # what sampling needs comes from the checkpoint's metadata
+            self.batches = None
+            self.steps_per_epoch = sampling_only.get("steps_per_epoch", 1)
+            if cfg.clusters:
+                self.cluster_sizes = np.asarray(sampling_only["cluster_sizes"])
+        else:
+            if training_data is None:
+                host, labels = load_training_data(cfg, log)
+            else:
+                host, labels = (training_data if isinstance(training_data, tuple)
+                                else (training_data, None))
+            if cfg.conditional and labels is None:
+                raise ValueError("a conditional GAN needs the training data's labels")
+            if cfg.clusters:
+                labels = self._cluster(host)
+            self.batches = data.Batches(host, cfg.batch_size, cfg.seed,
+                                        labels if cfg.n_classes else None)
+            self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)
         self.G, self.D = build_models(cfg)
         self.game = Game(loss=cfg.loss, real_label=1.0 - cfg.label_smoothing,
                          n_critic=cfg.n_critic, clip=cfg.clip, gp_weight=cfg.gp_weight,
@@ -431,7 +495,8 @@ class Trainer:
         if self.ema is not None:
             arrays.update(checkpoint.prefixed("EMA", self.ema.state_dict()))
         meta = {"config": self.cfg.to_dict(), "step": self.step, "epoch": self.epoch,
-                "elapsed": self.elapsed, "minigan": _version()}
+                "steps_per_epoch": self.steps_per_epoch, "elapsed": self.elapsed,
+                "minigan": _version()}
         if self.cluster_sizes is not None:
             meta["cluster_sizes"] = self.cluster_sizes.tolist()
         return arrays, meta
@@ -473,13 +538,19 @@ class Trainer:
         return meta
 
     @classmethod
-    def from_checkpoint(cls, path, log=print, **overrides):
+    def from_checkpoint(cls, path, log=print, sampling_only=False, **overrides):
         """A trainer with the config and state stored in ``path`` (``overrides``
-        change settings such as ``epochs`` or ``out``)."""
+        change settings such as ``epochs`` or ``out``). ``sampling_only``: a
+        trainer that can sample and be evaluated but not train, built from the
+        checkpoint alone (no training data is read)."""
         _, meta = checkpoint.load(path)
         cfg = Config.from_dict({**meta["config"], **overrides})
-        trainer = cls(cfg, log=log)
+        if sampling_only and cfg.clusters and "cluster_sizes" not in meta:
+            sampling_only = False        # an older checkpoint: the clusters must be redone
+        trainer = cls(cfg, log=log, sampling_only=meta if sampling_only else None)
         trainer.load_checkpoint(path)
+        here = os.path.abspath(os.path.dirname(os.fspath(path)))
+        trainer.claimed_folder = here == os.path.abspath(cfg.out)
         return trainer
 
     # -- the loop ----------------------------------------------------------------
@@ -504,12 +575,30 @@ class Trainer:
         writer = csv.DictWriter(f, fieldnames=self.csv_fields)
         writer.writeheader()
         writer.writerows(rows)
+        f.flush()
         return f, writer
 
-    def fit(self, epochs=None, progress=True):
-        """Train until ``epochs`` (default: the config's) are complete."""
+    def claim_folder(self, overwrite=False):
+        """Make ``cfg.out`` this run's folder. A folder holding another run is
+        refused (:class:`RunExists`) unless ``overwrite``, which first removes
+        the files minigan writes there (and nothing else)."""
+        if self.claimed_folder:
+            return
+        if check_folder(self.cfg.out, overwrite):
+            clear_run_files(self.cfg.out)
+        self.claimed_folder = True
+
+    def fit(self, epochs=None, progress=True, overwrite=False):
+        """Train until ``epochs`` (default: the config's) are complete.
+
+        A fresh trainer refuses to write into a folder that holds another run
+        (``RunExists``) unless ``overwrite``; a trainer resumed from a
+        checkpoint in its own folder goes on there."""
         cfg, paths = self.cfg, self.paths()
         epochs = epochs or cfg.epochs
+        if self.step >= epochs * self.steps_per_epoch:
+            return self                  # nothing to train: leave every file as it is
+        self.claim_folder(overwrite)
         os.makedirs(paths["samples"], exist_ok=True)
         with open(paths["config"], "w") as f:
             json.dump(cfg.to_dict(), f, indent=1)
@@ -535,12 +624,12 @@ class Trainer:
                 writer.writerow({"step": self.step - 1, "epoch": epoch,
                                  **{k: f"{v:.6g}" for k, v in m.items()},
                                  "seconds": f"{self.elapsed:.3f}"})
+                f.flush()                # a row on disk per step: the log can be watched
                 if bar is not None:
                     bar.set_description(f"epoch {epoch + 1}/{epochs}")
                     bar.set_postfix(d=f"{m['d_loss']:.3f}", g=f"{m['g_loss']:.3f}")
                     bar.update(1)
                 if self.step % spe == 0:
-                    f.flush()
                     self.end_of_epoch()
         finally:
             f.close()

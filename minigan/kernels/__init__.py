@@ -20,6 +20,7 @@ chooses an implementation.
 import importlib
 
 from .. import backend
+from . import contract, workspace  # noqa: F401  (helpers, not kernels: never dispatched)
 
 _MODULES = {"numpy": "reference", "numba": "numba_cpu", "cupy": "cupy_gpu"}
 _loaded = {}

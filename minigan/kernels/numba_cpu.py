@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from . import workspace
+from . import contract, workspace
 from .reference import conv_output_size
 
 
@@ -47,6 +47,7 @@ def _channels_first(a, out):
 
 
 def channels_first(a):
+    contract.channels_first(a)
     N, C, L = a.shape
     out = workspace.empty((C, N * L), a.dtype)
     _channels_first(np.ascontiguousarray(a), out)
@@ -63,6 +64,7 @@ def _batch_first(a2, out):
 
 
 def batch_first(a2, N):
+    contract.batch_first(a2, N)
     C = a2.shape[0]
     out = workspace.empty((N, C, a2.shape[1] // N), a2.dtype)
     _batch_first(np.ascontiguousarray(a2), out)
@@ -108,8 +110,7 @@ def _im2col(x, KH, KW, s, p, OH, OW, cols):
 
 def im2col(x, KH, KW, stride, padding):
     N, C, H, W = x.shape
-    OH = conv_output_size(H, KH, stride, padding)
-    OW = conv_output_size(W, KW, stride, padding)
+    OH, OW = contract.im2col(x, KH, KW, stride, padding)
     cols = workspace.empty((C * KH * KW, N * OH * OW), x.dtype)
     _im2col(np.ascontiguousarray(x), KH, KW, stride, padding, OH, OW, cols)
     return cols
@@ -143,8 +144,7 @@ def _col2im(cols, KH, KW, s, p, OH, OW, nb, x):
 
 def col2im(cols, x_shape, KH, KW, stride, padding):
     N, C, H, W = x_shape
-    OH = conv_output_size(H, KH, stride, padding)
-    OW = conv_output_size(W, KW, stride, padding)
+    OH, OW = contract.col2im(cols, x_shape, KH, KW, stride, padding)
     x = workspace.empty((N, C, H, W), cols.dtype)
     # samples per task: whole batch when there are channels enough to share
     # out, else blocks so that there are at least 16 tasks
@@ -170,6 +170,7 @@ def _bias_act(y, b, has_bias, has_act, slope):
 
 
 def bias_act_forward(y, b, slope):
+    contract.bias_act_forward(y, b)
     if b is None and slope is None:
         return y
     bias = b if b is not None else np.zeros(1, dtype=y.dtype)
@@ -184,6 +185,7 @@ def _leaky_backward(dy, y, slope, dx):
 
 
 def leaky_relu_backward(dy, y, slope):
+    contract.leaky_relu_backward(dy, y)
     dx = np.empty_like(dy)
     _leaky_backward(np.ascontiguousarray(dy).reshape(-1), np.ascontiguousarray(y).reshape(-1),
                     slope, dx.reshape(-1))
@@ -202,6 +204,7 @@ def _channel_sum(dy, out):
 
 
 def channel_sum(dy):
+    contract.channel_sum(dy)
     out = np.empty(dy.shape[1], dtype=dy.dtype)
     _channel_sum(dy, out)
     return out
@@ -276,6 +279,7 @@ def _bn_forward_2d(x, gamma, beta, eps, cb, y, mean, var):
 
 
 def batchnorm_forward(x, gamma, beta, eps):
+    contract.batchnorm_forward(x, gamma, beta)
     N, C, L = x.shape
     y = np.empty_like(x)
     mean = np.empty(C, dtype=x.dtype)
@@ -347,6 +351,7 @@ def _bn_backward_2d(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
 
 
 def batchnorm_backward(dy, x, mean, var, gamma, eps):
+    contract.batchnorm_backward(dy, x, mean, var, gamma)
     N, C, L = x.shape
     dx = np.empty_like(x)
     dgamma = np.empty(C, dtype=x.dtype)
@@ -371,6 +376,7 @@ def _dropout(x, u, p, scale, y, mask):
 
 
 def dropout_apply(x, u, p):
+    contract.dropout_apply(x, u)
     y = np.empty_like(x)
     mask = np.empty_like(x)
     _dropout(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(u).reshape(-1), p,
@@ -395,6 +401,7 @@ def _bce_logits(x, t, dx):
 
 
 def bce_with_logits(x, t):
+    contract.bce_with_logits(x, t)
     dx = np.empty_like(x)
     loss = _bce_logits(np.ascontiguousarray(x).reshape(-1),
                        np.ascontiguousarray(t).reshape(-1), dx.reshape(-1))
@@ -416,6 +423,7 @@ def _adam(p, g, m, v, lr, b1, b2, eps, c1, c2, wd, scale):
 
 
 def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay, grad_scale):
+    contract.adam_update(p, g, m, v)
     if not (p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
         raise ValueError("adam_update: parameters and moments must be C-contiguous "
                          "(they are updated in place)")

@@ -21,6 +21,8 @@ Output size of a convolution (integer division, never float)::
 
 import numpy as np
 
+from . import contract
+
 
 def conv_output_size(H, K, stride, padding):
     """``(H + 2p - K) // s + 1``: output length of a convolution along one axis."""
@@ -40,12 +42,14 @@ def matmul(a, b):
 def channels_first(a):
     """(N, C, L) -> (C, N*L), a copy: the layout of the matrix products'
     operands and results (column ``n*L + l`` of row ``c`` is ``a[n, c, l]``)."""
+    contract.channels_first(a)
     N, C, L = a.shape
     return a.transpose(1, 0, 2).reshape(C, N * L)
 
 
 def batch_first(a2, N):
     """(C, N*L) -> (N, C, L), a copy: the inverse of :func:`channels_first`."""
+    contract.batch_first(a2, N)
     C = a2.shape[0]
     return np.ascontiguousarray(a2.reshape(C, N, -1).transpose(1, 0, 2))
 
@@ -68,8 +72,7 @@ def im2col(x, KH, KW, stride, padding):
     one strided slice of the padded image (the idea of Chainer's im2col).
     """
     N, C, H, W = x.shape
-    OH = conv_output_size(H, KH, stride, padding)
-    OW = conv_output_size(W, KW, stride, padding)
+    OH, OW = contract.im2col(x, KH, KW, stride, padding)
     p, s = padding, stride
     xpad = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
     cols = np.empty((C, KH, KW, N, OH, OW), dtype=x.dtype)
@@ -94,8 +97,7 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
     entry that :func:`im2col` would have read from that pixel.
     """
     N, C, H, W = x_shape
-    OH = conv_output_size(H, KH, stride, padding)
-    OW = conv_output_size(W, KW, stride, padding)
+    OH, OW = contract.col2im(cols, x_shape, KH, KW, stride, padding)
     p, s = padding, stride
     cols = cols.reshape(C, KH, KW, N, OH, OW)
     xpad = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=cols.dtype)
@@ -114,6 +116,7 @@ def bias_act_forward(y, b, slope):
     ReLU ``max(u, slope*u)`` when ``slope`` is a number (0 gives ReLU) and the
     identity when ``slope`` is ``None``.
     """
+    contract.bias_act_forward(y, b)
     if b is not None:
         y += b[None, :, None]
     if slope is not None:
@@ -124,11 +127,13 @@ def bias_act_forward(y, b, slope):
 def leaky_relu_backward(dy, y, slope):
     """``dx = dy * (1 if y > 0 else slope)``. Uses the *output* ``y``: for
     ``slope >= 0`` its sign is the sign of the input."""
+    contract.leaky_relu_backward(dy, y)
     return np.where(y > 0, dy, dy * dy.dtype.type(slope))
 
 
 def channel_sum(dy):
     """``dy.sum(axis=(0, 2))`` for ``dy`` of shape ``(N, C, L)``: a bias gradient."""
+    contract.channel_sum(dy)
     return dy.sum(axis=(0, 2))
 
 
@@ -138,17 +143,24 @@ def batchnorm_forward(x, gamma, beta, eps):
     """Training-mode BatchNorm over axes 0 and 2 of ``x`` (N, C, L).
 
     ``y = gamma * (x - mean) / sqrt(var + eps) + beta`` with the batch mean
-    and the biased batch variance. Returns ``(y, mean, var)``.
+    and the biased batch variance. Returns ``(y, mean, var)``, all in
+    ``x``'s dtype.
+
+    Computed in float64 and rounded once: in float32, a channel whose
+    variance is below ``eps`` multiplies the rounding error of its mean by
+    ``1/sqrt(var + eps)`` (up to ~300), and the output would carry that error.
     """
-    mean = x.mean(axis=(0, 2))
-    var = x.var(axis=(0, 2))
+    contract.batchnorm_forward(x, gamma, beta)
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=(0, 2))
+    var = x64.var(axis=(0, 2))
     invstd = 1.0 / np.sqrt(var + eps)
-    y = (x - mean[None, :, None]) * (gamma * invstd)[None, :, None] + beta[None, :, None]
-    return y.astype(x.dtype, copy=False), mean, var
+    y = (x64 - mean[None, :, None]) * (gamma * invstd)[None, :, None] + beta[None, :, None]
+    return y.astype(x.dtype), mean.astype(x.dtype), var.astype(x.dtype)
 
 
 def batchnorm_backward(dy, x, mean, var, gamma, eps):
-    """Gradients of :func:`batchnorm_forward`.
+    """Gradients of :func:`batchnorm_forward` (in float64, rounded once).
 
     With ``xhat = (x - mean) * invstd`` and ``M = N*L`` values per channel::
 
@@ -156,16 +168,18 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
         dgamma = sum(dy * xhat)
         dx     = gamma * invstd / M * (M*dy - dbeta - xhat*dgamma)
 
-    Returns ``(dx, dgamma, dbeta)``.
+    Returns ``(dx, dgamma, dbeta)`` in ``x``'s dtype.
     """
+    contract.batchnorm_backward(dy, x, mean, var, gamma)
     M = x.shape[0] * x.shape[2]
-    invstd = 1.0 / np.sqrt(var + eps)
-    xhat = (x - mean[None, :, None]) * invstd[None, :, None]
-    dbeta = dy.sum(axis=(0, 2))
-    dgamma = (dy * xhat).sum(axis=(0, 2))
+    dy64 = dy.astype(np.float64)
+    invstd = 1.0 / np.sqrt(var.astype(np.float64) + eps)
+    xhat = (x - mean.astype(np.float64)[None, :, None]) * invstd[None, :, None]
+    dbeta = dy64.sum(axis=(0, 2))
+    dgamma = (dy64 * xhat).sum(axis=(0, 2))
     dx = (gamma * invstd / M)[None, :, None] * (
-        M * dy - dbeta[None, :, None] - xhat * dgamma[None, :, None])
-    return dx.astype(x.dtype, copy=False), dgamma, dbeta
+        M * dy64 - dbeta[None, :, None] - xhat * dgamma[None, :, None])
+    return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
 
 
 # ------------------------------------------------------------------ dropout
@@ -176,6 +190,7 @@ def dropout_apply(x, u, p):
         mask = (u >= p) / (1 - p)        y = x * mask
 
     Returns ``(y, mask)``."""
+    contract.dropout_apply(x, u)
     mask = (u >= p).astype(x.dtype) * x.dtype.type(1 / (1 - p))
     return x * mask, mask
 
@@ -193,6 +208,7 @@ def bce_with_logits(x, t):
     ``t`` has the shape of ``x``. Returns ``(mean loss as a Python float,
     gradient of the mean with respect to x)``.
     """
+    contract.bce_with_logits(x, t)
     n = x.size
     loss = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
     e = np.exp(-np.abs(x))                      # in (0, 1]: never overflows
@@ -212,6 +228,7 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay, grad_scal
         v = beta2*v + (1-beta2)*g**2
         p -= lr * (m / (1-beta1**step)) / (sqrt(v / (1-beta2**step)) + eps)
     """
+    contract.adam_update(p, g, m, v)
     g = g * grad_scale
     if weight_decay:
         g = g + weight_decay * p

@@ -10,7 +10,7 @@ class _Activation(Layer):
     def forward(self, x):
         self.check_input(x, (None,) * max(getattr(x, "ndim", 1), 1))
         y, self.cache = self._forward(x)
-        return y
+        return self.keep_output(y)
 
     def backward(self, dy, param_grads=True, input_grad=True):
         self.check_backward(dy)
@@ -31,6 +31,8 @@ class _Activation(Layer):
 
     def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
         self.check_backward(dyt)
+        if dy is not None:
+            self.check_backward(dy)
         (y, xt), self.cache = self.cache, None
         dxt = self._backward(dyt, y)
         dx = None if dy is None else self._backward(dy, y)

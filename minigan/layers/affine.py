@@ -68,7 +68,7 @@ class Affine(Layer):
     def forward(self, x):
         self._check(x)
         y, self.cache = self._forward_fn(x, self.weight(), self.params.get("b"))
-        return y
+        return self.keep_output(y)
 
     def backward(self, dy, param_grads=True, input_grad=True):
         self.check_backward(dy)
@@ -84,10 +84,12 @@ class Affine(Layer):
         y, cache = self._forward_fn(x, W, self.params.get("b"))
         yt, cache_t = self._forward_fn(xt, W, None)
         self.cache = (cache, cache_t)
-        return y, yt
+        return self.keep_output(y), yt
 
     def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
         self.check_backward(dyt)
+        if dy is not None:
+            self.check_backward(dy)
         cache, cache_t = self.cache
         self.cache = None
         dx = dW = db = None

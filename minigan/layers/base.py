@@ -225,14 +225,40 @@ class Layer:
         if len(shape) != len(expected) or any(
                 e is not None and s != e for s, e in zip(shape[1:], expected[1:])):
             raise ValueError(f"{self!r}: expected input of shape {want}, got {shape}")
+        if shape[0] == 0:
+            raise ValueError(f"{self!r}: expected a batch of at least one sample, got "
+                             f"shape {shape}")
         if self.params:
-            dtype = next(iter(self.params.values())).dtype
+            param = next(iter(self.params.values()))
+            where = backend.get_array_module(param)
+            if backend.get_array_module(x) is not where:
+                raise TypeError(f"{self!r}: expected a {where.__name__} array (its parameters "
+                                f"live there), got a {type(x).__module__}.{type(x).__name__}; "
+                                f"move the input with minigan.backend.asarray")
+            dtype = param.dtype
             if x.dtype != dtype:
                 raise ValueError(f"{self!r}: expected input dtype {dtype} (the dtype of "
                                  f"its parameters), got {x.dtype}; convert the input or "
                                  f"call .astype({np.dtype(x.dtype).name!r}) on the layer")
         return shape
 
+    def keep_output(self, y):
+        """Remember the shape and dtype of the output ``y`` (returned as is):
+        :meth:`check_backward` holds the incoming gradient to them."""
+        self.output_spec = (tuple(y.shape), y.dtype)
+        return y
+
     def check_backward(self, dy, cache_name="cache"):
+        """Raise unless a forward pass is pending and ``dy`` is an array of the
+        shape and dtype of that forward's output (a kernel must never index a
+        gradient by the size of another array)."""
         if getattr(self, cache_name, None) is None:
             raise RuntimeError(f"{self!r}: backward called before forward")
+        shape, dtype = getattr(self, "output_spec", (None, None))
+        if shape is None:
+            return
+        got = tuple(getattr(dy, "shape", ()))
+        got_dtype = getattr(dy, "dtype", type(dy).__name__)
+        if got != shape or got_dtype != dtype:
+            raise ValueError(f"{self!r}: expected a gradient of shape {shape} and dtype "
+                             f"{dtype} (its output's), got shape {got} and dtype {got_dtype}")

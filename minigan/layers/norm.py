@@ -39,7 +39,7 @@ class BatchNorm(Layer):
         y, self.cache = F.batchnorm_forward(
             x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
             self.buffers["running_var"], self.momentum, self.eps, self.training)
-        return y
+        return self.keep_output(y)
 
     def backward(self, dy, param_grads=True, input_grad=True):
         return self._backward_through(F.batchnorm_backward, dy, param_grads, input_grad,
@@ -69,7 +69,7 @@ class Dropout(Layer):
         self.check_input(x, (None,) * max(getattr(x, "ndim", 1), 1))
         y, mask = F.dropout_forward(x, self.p, self.rng, self.training)
         self.cache = (mask,)
-        return y
+        return self.keep_output(y)
 
     def backward(self, dy, param_grads=True, input_grad=True):
         self.check_backward(dy)

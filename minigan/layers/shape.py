@@ -21,7 +21,7 @@ class Reshape(Layer):
                              f"per sample, got {given}")
         self.check_input(x, (None,) * x.ndim)
         self.in_shape = x.shape
-        return x.reshape((x.shape[0],) + self.shape)
+        return self.keep_output(x.reshape((x.shape[0],) + self.shape))
 
     def backward(self, dy, param_grads=True, input_grad=True):
         self.check_backward(dy, "in_shape")
@@ -34,6 +34,8 @@ class Reshape(Layer):
 
     def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
         self.check_backward(dyt, "in_shape")
+        if dy is not None:
+            self.check_backward(dy, "in_shape")
         shape, self.in_shape = self.in_shape, None
         return (None if dy is None else dy.reshape(shape)), dyt.reshape(shape)
 

@@ -16,6 +16,14 @@ KL to uniform          KL(h || U) of the predicted-class histogram h
 confident share        share of samples with max class probability >= 0.9
 =====================  ========================================================
 
+What each is blind to: FID to anything the classifier's features ignore;
+IS to diversity within a class (and it rewards confident classes); classes
+covered to how well each class is drawn and to imbalance above 1%; KL to
+uniform to quality; the confident share to diversity altogether, so a
+generator collapsed onto one clean digit scores 1.0. Read the confident
+share only beside classes covered and KL (``minigan evaluate`` says so when
+classes are missing).
+
 2D mixtures (PacGAN, Lin et al. 2018): each sample belongs to its nearest
 mode and is *high quality* when it lies within 3 standard deviations of it;
 a mode is *captured* when at least one high-quality sample belongs to it; the
