@@ -78,25 +78,8 @@ def torch_child(model, batch, threads, reps):
     backend.set_backend("numpy")          # only to build the twins
     G, D, _, _, real, z = build_step(model, batch)
     tG, tD = common.torch_twin(G, (LATENT,)), common.torch_twin(D, IMAGE)
-    oG = torch.optim.Adam(tG.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    oD = torch.optim.Adam(tD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = torch.nn.BCEWithLogitsLoss()
-    real, z = torch.from_numpy(np.asarray(real)), torch.from_numpy(np.asarray(z))
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
-
-    def step():
-        fake = tG(z)
-        oD.zero_grad()
-        (bce(tD(real), ones) + bce(tD(fake.detach()), zeros)).backward()
-        oD.step()
-        for p in tD.parameters():          # D frozen in the G step, as in minigan
-            p.requires_grad_(False)
-        oG.zero_grad()
-        bce(tD(fake), ones).backward()
-        oG.step()
-        for p in tD.parameters():
-            p.requires_grad_(True)
-
+    step = common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)),
+                             torch.from_numpy(np.asarray(z)))
     print(json.dumps({"torch_median_ms": common.median_ms(step, reps, warmup=2),
                       "torch": torch.__version__}))
 
@@ -249,8 +232,9 @@ def main():
     batches = (64,) if args.quick else (64, 256)
     backends = ["numpy", "numba"]
     try:
-        backend.set_backend("cupy")
-        backends.append("cupy")
+        if not backend.fake_cupy_requested():      # the CPU stand-in is not a GPU to time
+            backend.set_backend("cupy")
+            backends.append("cupy")
     except RuntimeError:
         pass
     backend.set_backend("numba")

@@ -8,8 +8,10 @@ Three backends share one API:
     the same kernels JIT-compiled for the CPU (``minigan/kernels/numba_cpu.py``),
     the default;
 ``cupy``
-    the same kernels on an NVIDIA GPU (``minigan/kernels/cupy_gpu.py``, not
-    written yet).
+    the same kernels on an NVIDIA GPU (``minigan/kernels/cupy_gpu.py``). With
+    ``MINIGAN_FAKE_CUPY=1`` it runs on the CPU instead, through a stand-in for
+    CuPy whose kernels execute their CUDA source in a C++ loop
+    (``minigan/kernels/fake_cupy.py``): for tests and dry runs, never for speed.
 
 The choice is made once, here: by :func:`set_backend`, or by the environment
 variable ``MINIGAN_BACKEND`` read at import time. Layers never test which
@@ -54,23 +56,47 @@ def set_backend(name):
         except ImportError as e:  # pragma: no cover - numba is a dependency
             raise RuntimeError(f"backend 'numba' needs Numba: {e}") from None
     if name == "cupy":
-        import importlib.util
-        if importlib.util.find_spec("minigan.kernels.cupy_gpu") is None:
-            raise RuntimeError("backend 'cupy': minigan's CuPy kernels are not written yet; "
-                               "use 'numba' (the default) or 'numpy'")
-        try:
-            import cupy
-        except ImportError:
-            raise RuntimeError(
-                "backend 'cupy' needs CuPy: pip install 'minigan[gpu]' "
-                "(and an NVIDIA GPU)") from None
-        try:
-            count = cupy.cuda.runtime.getDeviceCount()
-        except Exception as e:  # CUDA driver missing or broken
-            raise RuntimeError(f"backend 'cupy': no usable GPU ({e})") from None
-        if count == 0:
-            raise RuntimeError("backend 'cupy': CuPy is installed but no GPU was found")
+        _check_cupy()
     _state["name"] = name
+
+
+def fake_cupy_requested():
+    """Whether ``MINIGAN_FAKE_CUPY`` asks for the CPU stand-in for CuPy."""
+    return os.environ.get("MINIGAN_FAKE_CUPY", "") not in ("", "0")
+
+
+def install_fake_cupy():
+    """Make ``import cupy`` give the CPU stand-in (``kernels/fake_cupy.py``)."""
+    import sys
+    from .kernels import cuda_host, fake_cupy
+    cuda_host.compiler()                     # its kernels need a C++ compiler: say so now
+    if sys.modules.get("cupy") is not fake_cupy:
+        sys.modules["cupy"] = fake_cupy
+        fake_cupy.announce()
+
+
+def _check_cupy():
+    """Raise RuntimeError, in one line, unless the cupy backend can run here."""
+    if fake_cupy_requested():
+        from .kernels.cuda_host import CompilerMissing
+        try:
+            install_fake_cupy()
+        except CompilerMissing as e:
+            raise RuntimeError(f"backend 'cupy' with MINIGAN_FAKE_CUPY: {e}") from None
+        return
+    try:
+        import cupy
+    except ImportError:
+        raise RuntimeError(
+            "backend 'cupy' needs CuPy and an NVIDIA GPU: pip install 'minigan[gpu-cuda12]' "
+            "or 'minigan[gpu-cuda13]' (MINIGAN_FAKE_CUPY=1 runs it on the CPU, for "
+            "tests)") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDA driver missing or broken
+        raise RuntimeError(f"backend 'cupy': no usable GPU ({str(e).splitlines()[0]})") from None
+    if count == 0:
+        raise RuntimeError("backend 'cupy': CuPy is installed but no GPU was found")
 
 
 def get_backend():
@@ -121,3 +147,25 @@ def to_numpy(x):
 def asarray(x, dtype=None):
     """``x`` as an array of the active backend (copied to the GPU for cupy)."""
     return xp().asarray(x, dtype=dtype)
+
+
+def scalar(a):
+    """A reduction's result as the backend keeps it: a Python float from a
+    host array, a 0-d device array on the GPU (fetching it would stall the
+    GPU; :func:`fetch` brings several home in one transfer)."""
+    return float(a) if get_array_module(a) is np else a
+
+
+def fetch(values):
+    """Python floats of ``values`` (floats or 0-d device arrays), with at
+    most one transfer from the device for all of them."""
+    values = list(values)
+    on_device = [k for k, v in enumerate(values) if get_array_module(v) is not np]
+    out = [float(v) for v in values] if not on_device else list(values)
+    if on_device:
+        xp = get_array_module(values[on_device[0]])
+        host = xp.stack([values[k].astype(xp.float64).reshape(()) for k in on_device]).get()
+        for k, v in zip(on_device, host):
+            out[k] = float(v)
+        out = [float(v) for v in out]
+    return out

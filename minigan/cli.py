@@ -19,11 +19,17 @@ import time
 import numpy as np
 
 
+def one_line(text):
+    """``text`` with every unprintable character (a newline in a file name, say)
+    escaped, so that an error message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line, exit status 2."""
 
     def error(self, message):
-        sys.stderr.write(f"minigan: error: {message} (see minigan --help)\n")
+        sys.stderr.write(f"minigan: error: {one_line(message)} (see minigan --help)\n")
         sys.exit(2)
 
 
@@ -190,7 +196,8 @@ def cmd_train(args):
         how = (f"resume from its last checkpoint with: minigan train --resume {ckpt}"
                if os.path.exists(ckpt) else "no checkpoint had been written yet (one is "
                "written after each epoch)")
-        sys.stderr.write(f"minigan train: interrupted at step {trainer.step}; {how}\n")
+        sys.stderr.write(one_line(f"minigan train: interrupted at step {trainer.step}; {how}")
+                         + "\n")
         return 130
     p = trainer.paths()
     print(f"done in {time.perf_counter() - t:.0f} s: samples in {p['samples']}, "
@@ -424,7 +431,7 @@ def main(argv=None):
         sys.stderr.write(f"minigan {args.command}: interrupted\n")
         return 130
     except (RuntimeError, ValueError, OSError) as e:
-        sys.stderr.write(f"minigan {args.command}: error: {e}\n")
+        sys.stderr.write(f"minigan {args.command}: error: {one_line(e)}\n")
         return 2
 
 

@@ -19,9 +19,9 @@ The error reported per tensor is
 the largest discrepancy relative to the tensor's scale; correct backward
 passes give about 1e-9 to 1e-11, a wrong one about 1e-1.
 
-Layers with randomness (Dropout) keep their generator in ``.rng``; the check
-rewinds every such generator before each forward so that all evaluations see
-the same mask. BatchNorm is checked in training mode (the mode whose
+Layers with randomness (Dropout) count their draws in ``.counter``; the
+check rewinds every such counter before each forward so that all evaluations
+see the same mask. BatchNorm is checked in training mode (the mode whose
 backward is the hard one). Avoid inputs at the kinks of (leaky) ReLUs.
 
 Example::
@@ -83,13 +83,12 @@ def check_layer(layer, x, seed=0, eps=1e-6):
     if x.dtype != np.float64:
         raise ValueError(f"check_layer: use float64 inputs and layers, got input dtype {x.dtype}")
     x = x.copy()
-    random_layers = [l for l in _walk(layer) if isinstance(getattr(l, "rng", None),
-                                                          np.random.Generator)]
-    rng_states = [l.rng.bit_generator.state for l in random_layers]
+    random_layers = [l for l in _walk(layer) if hasattr(l, "counter")]
+    counters = [l.counter for l in random_layers]
 
     def run():
-        for l, state in zip(random_layers, rng_states):
-            l.rng.bit_generator.state = state
+        for l, counter in zip(random_layers, counters):
+            l.counter = counter
         return layer.forward(x)
 
     xp = backend.get_array_module(x)

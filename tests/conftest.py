@@ -1,10 +1,16 @@
 """Shared test fixtures.
 
-``backend_name`` runs a test once per backend (numpy, numba, cupy); cupy
-skips cleanly where CuPy or a GPU is missing. Test modules that must hold
+``backend_name`` runs a test once per backend (numpy, numba, cupy). Where no
+GPU is usable, the cupy backend runs on the CPU through the stand-in for
+CuPy (``minigan/kernels/fake_cupy.py``: its CUDA kernels execute in a C++ loop
+through the host harness), so its code runs on every machine with a C++
+compiler; without one, its cases skip saying so. The run's header says which. Test modules that must hold
 on every backend say ``pytestmark = pytest.mark.usefixtures("backend_name")``
 and build their inputs with :func:`arr`.
 """
+
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +25,39 @@ settings.register_profile(
     "minigan", max_examples=25, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 settings.load_profile("minigan")
+
+
+def _real_gpu():
+    """Whether real CuPy works here (then the cupy tests use the GPU): a device,
+    one tiny kernel compiled and run, one matrix product. Where CuPy is
+    installed but fails, one line says why the stand-in is used instead."""
+    try:
+        import cupy
+    except ImportError:
+        return False
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no device")
+        a = cupy.ElementwiseKernel("T x", "T y", "y = x + 1", "minigan_probe")(
+            cupy.ones((4, 4), cupy.float32))
+        float((a @ a).sum())
+        return True
+    except Exception as e:
+        sys.stderr.write(f"CuPy is installed but no GPU works here ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); the cupy tests use the "
+                         f"CPU stand-in\n")
+        return False
+
+
+if not backend.fake_cupy_requested() and not _real_gpu():
+    os.environ["MINIGAN_FAKE_CUPY"] = "1"          # this process only: the CPU stand-in
+
+
+def pytest_report_header(config):
+    if backend.fake_cupy_requested():
+        return ("cupy backend: on the CPU, through the stand-in for CuPy and the host harness "
+                "(no GPU in use)")
+    return "cupy backend: on the GPU"
 
 
 def _why_not(name):

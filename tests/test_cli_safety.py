@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -161,13 +162,9 @@ def test_a_bad_backend_variable_is_one_line(monkeypatch, capsys, tmp_path):
     assert "MINIGAN_BACKEND='garbage' is not a backend" in err
 
 
-def test_the_cupy_backend_without_a_gpu_is_one_line(capsys, tmp_path):
-    from minigan import backend
-    try:
-        with backend.use_backend("cupy"):
-            pytest.skip("a GPU is usable here")
-    except RuntimeError:
-        pass
+def test_the_cupy_backend_without_a_gpu_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("MINIGAN_FAKE_CUPY", raising=False)      # no stand-in: the real thing
+    monkeypatch.setitem(sys.modules, "cupy", None)              # and no CuPy installed
     err = one_line_error(capsys, "train", *MLP[:-3], "cupy", "--eval-every", "0", "--out",
                          str(tmp_path / "r"))
     assert "cupy" in err and not (tmp_path / "r").exists()
@@ -257,3 +254,15 @@ def test_evaluate_warns_that_the_confident_share_rewards_collapse(done_run, caps
     code, text, _ = run(capsys, "evaluate", os.path.join(done_run, "checkpoint.npz"), "--n",
                         "50")
     assert code == 0 and "only 1 of 10 classes are covered" in text
+
+
+def test_the_stand_in_without_a_compiler_is_one_line(capsys, tmp_path, monkeypatch):
+    from minigan.kernels import cuda_host
+    monkeypatch.setenv("MINIGAN_FAKE_CUPY", "1")
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    with pytest.raises(cuda_host.CompilerMissing):
+        cuda_host.compiler()
+    err = one_line_error(capsys, "train", *MLP[:-3], "cupy", "--eval-every", "0", "--out",
+                         str(tmp_path / "r"))
+    assert "no-such-compiler was not found" in err and not (tmp_path / "r").exists()

@@ -161,3 +161,27 @@ def test_dropout_setting_builds_d_and_is_checked(tmp_path, backend_name):
         with pytest.raises(ValueError, match=message):
             tiny(tmp_path, backend_name, **kw).validate()
 
+
+
+def trajectories(tmp_path, backends, steps, **kw):
+    """``{backend: (state, [metrics per step])}`` of ``steps`` steps of the tiny
+    DCGAN from one seed on each backend."""
+    out = {}
+    for name in backends:
+        t = Trainer(tiny(tmp_path, name, **kw))
+        metrics = [t.train_step() for _ in range(steps)]
+        out[name] = (all_state(t), metrics)
+    return out
+
+
+def assert_same_trajectory(a, b, rtol, atol):
+    """Two entries of :func:`trajectories`: weights and logged numbers agree."""
+    (sa, ma), (sb, mb) = a, b
+    for k in sa:
+        if sa[k].dtype.kind == "f":
+            np.testing.assert_allclose(sb[k], sa[k], rtol=rtol, atol=atol, err_msg=k)
+        else:
+            np.testing.assert_array_equal(sb[k], sa[k], err_msg=k)
+    for x, y in zip(ma, mb):
+        for k in x:
+            assert y[k] == pytest.approx(x[k], rel=rtol, abs=atol), k

@@ -1,20 +1,24 @@
 """Inverted dropout: zero each value with probability ``p`` and scale the
 survivors by ``1 / (1 - p)``, so the expected output equals the input and
-eval mode is the identity."""
+eval mode is the identity.
 
-from .. import backend, kernels
+The masks come from a counter-based generator (``kernels/reference.py``):
+draw number ``counter`` of a layer with ``seed`` is a pure function of the
+two, computed inside the kernel on every backend, so numpy, numba and cupy
+drop the same elements and nothing is drawn on the host.
+"""
+
+from .. import kernels
+from ..kernels.reference import dropout_key
 
 
-def dropout_forward(x, p, rng, training=True):
+def dropout_forward(x, p, seed, counter, training=True):
     """Returns ``(y, mask)``; ``mask`` is ``None`` in eval mode or for ``p = 0``.
 
-    ``rng`` is a ``numpy.random.Generator``: the same generator state gives
-    the same mask, on every backend (the mask is drawn on the host).
-    """
+    The same ``(seed, counter)`` gives the same mask, on every backend."""
     if not training or p == 0:
         return x, None
-    u = rng.random(x.shape, dtype=x.dtype)                  # drawn on the host
-    return kernels.dropout_apply(x, backend.get_array_module(x).asarray(u), p)
+    return kernels.dropout(x, p, dropout_key(seed, counter))
 
 
 def dropout_backward(dy, mask):

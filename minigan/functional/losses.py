@@ -1,4 +1,7 @@
-"""Losses. Each returns ``(mean loss as a float, gradient wrt its input)``.
+"""Losses. Each returns ``(mean loss, gradient wrt its input)``; the mean loss
+is a Python float on the CPU backends and a 0-d device array on the GPU
+(``backend.scalar``: fetching it would stall the GPU, so the trainer fetches
+a step's numbers together, once).
 
 The discriminator outputs a *logit* ``x``; :func:`bce_with_logits` folds the
 sigmoid into the loss so that nothing overflows::
@@ -20,6 +23,8 @@ def _target_like(name, x, target):
     xp = backend.get_array_module(x)
     if x.dtype.kind != "f":
         raise ValueError(f"{name}: expected a floating-point input, got dtype {x.dtype}")
+    if isinstance(target, (int, float)):
+        return xp.full(x.shape, target, dtype=x.dtype)   # made where x lives: no transfer
     t = xp.asarray(target, dtype=x.dtype)
     try:
         return xp.broadcast_to(t, x.shape)
@@ -46,7 +51,7 @@ def bce(p, target, eps=1e-7):
     loss = -(t * xp.log(pc) + (1 - t) * xp.log(1 - pc)).sum(dtype="float64") / n
     inside = (p > eps) & (p < 1 - eps)
     dp = xp.where(inside, (pc - t) / (pc * (1 - pc)), 0).astype(p.dtype) / n
-    return float(loss), dp
+    return backend.scalar(loss), dp
 
 
 def softmax_cross_entropy(x, labels):
@@ -72,7 +77,7 @@ def softmax_cross_entropy(x, labels):
     loss = (xp.log(total[:, 0]) - shifted[rows, labels]).sum(dtype="float64") / x.shape[0]
     dx = e / total
     dx[rows, labels] -= 1
-    return float(loss), (dx / x.shape[0]).astype(x.dtype, copy=False)
+    return backend.scalar(loss), (dx / x.shape[0]).astype(x.dtype, copy=False)
 
 
 def mse(x, target):
@@ -80,4 +85,4 @@ def mse(x, target):
     ``2 (x - t) / n``."""
     t = _target_like("mse", x, target)
     d = x - t
-    return float((d * d).sum(dtype="float64") / x.size), (2 / x.size) * d
+    return backend.scalar((d * d).sum(dtype="float64") / x.size), (2 / x.size) * d

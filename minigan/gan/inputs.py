@@ -24,6 +24,8 @@ sees only the image (its extra outputs predict c, see :mod:`minigan.gan.step`).
 
 import math
 
+import numpy as np
+
 from .. import backend
 
 
@@ -45,7 +47,9 @@ class Inputs:
         if labels.shape != (like.shape[0],):
             raise ValueError(f"expected {like.shape[0]} {what}, got shape "
                              f"{tuple(labels.shape)}")
-        if int(labels.min()) < 0 or int(labels.max()) >= k:
+        # checked where the labels are on the host; device labels come from the
+        # trainer, which checked them on the host (a check here would stall a GPU)
+        if xp is np and labels.size and (int(labels.min()) < 0 or int(labels.max()) >= k):
             raise ValueError(f"{what} must be in [0, {k}), got "
                              f"{int(labels.min())}..{int(labels.max())}")
         return (labels[:, None] == xp.arange(k)[None, :]).astype(like.dtype)

@@ -42,13 +42,13 @@ def _half_mse(x, target):
 def _mean(x, sign):
     """``sign * mean(x)`` and its gradient."""
     xp = backend.get_array_module(x)
-    return sign * float(x.sum(dtype="float64")) / x.size, xp.full_like(x, sign / x.size)
+    return backend.scalar(sign * x.sum(dtype="float64") / x.size), xp.full_like(x, sign / x.size)
 
 
 def _hinge(x, sign):
     """``mean(relu(1 + sign*x))`` and its gradient."""
     active = (1 + sign * x) > 0
-    loss = float((active * (1 + sign * x)).sum(dtype="float64")) / x.size
+    loss = backend.scalar((active * (1 + sign * x)).sum(dtype="float64") / x.size)
     return loss, (sign / x.size) * active.astype(x.dtype)
 
 

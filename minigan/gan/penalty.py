@@ -35,7 +35,8 @@ def gradient_penalty(D, x, weight=10.0, target=1.0, where=None, param_grads=True
     """Add ``d/dtheta [weight * mean_i (||dD(x_i)/dx_i|| - target)^2]`` into
     D's grads. ``where`` (broadcastable to ``x``, 0/1) restricts the gradient
     to some input coordinates (the image, not the label channels, of a
-    conditional critic). Returns ``(penalty, norms)``: the float value and the
+    conditional critic). Returns ``(penalty, norms)``: the value (a float, or a
+    0-d device array on the GPU: ``backend.scalar``) and the
     per-sample gradient norms."""
     if not D.supports_tangent():
         D.jvp_forward(x, x)          # raises, naming the layer without a tangent pass
@@ -51,7 +52,7 @@ def gradient_penalty(D, x, weight=10.0, target=1.0, where=None, param_grads=True
         g = g * where
     axes = tuple(range(1, g.ndim))
     norms = xp.sqrt((g.astype("float64") ** 2).sum(axis=axes))
-    penalty = weight * float(((norms - target) ** 2).mean())
+    penalty = backend.scalar(weight * ((norms - target) ** 2).mean())
     if param_grads:
         coef = weight * 2 * (norms - target) / (N * xp.maximum(norms, 1e-12))
         v = g * coef.reshape((N,) + (1,) * (g.ndim - 1)).astype(g.dtype)

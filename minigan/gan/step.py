@@ -50,7 +50,7 @@ def _mean_output(loss, out):
     out = out.astype("float64")
     if loss in objectives.BCE:
         out = 1 / (1 + xp.exp(-out))
-    return float(out.mean())
+    return backend.scalar(out.mean())
 
 
 def _with_code_loss(out, loss_fn, io, game, codes):
@@ -133,4 +133,5 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
     dX = D.backward(dl, param_grads=False)
     G.backward(io.d_input_grad(dX, fake.shape), input_grad=False)
     opt_G.step()
-    return {**m, "g_loss": g_loss}
+    m = {**m, "g_loss": g_loss}
+    return dict(zip(m, backend.fetch(m.values())))     # one transfer from a GPU per step

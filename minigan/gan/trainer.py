@@ -339,6 +339,10 @@ class Trainer:
                 raise ValueError("a conditional GAN needs the training data's labels")
             if cfg.clusters:
                 labels = self._cluster(host)
+            if cfg.n_classes and len(labels) and not 0 <= labels.min() <= labels.max() < \
+                    cfg.n_classes:
+                raise ValueError(f"the training labels must be in [0, {cfg.n_classes}), got "
+                                 f"{labels.min()}..{labels.max()}")
             self.batches = data.Batches(host, cfg.batch_size, cfg.seed,
                                         labels if cfg.n_classes else None)
             self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)

@@ -101,8 +101,11 @@ def batchnorm_backward(dy, x, mean, var, gamma):
         shape_is("batchnorm_backward", name, a, (x.shape[1],))
 
 
-def dropout_apply(x, u):
-    shapes("dropout_apply", x=x, u=u)
+def dropout(x, p, key):
+    if not 0 <= p < 1:
+        raise ValueError(f"kernel dropout: expected 0 <= p < 1, got {p}")
+    if not 0 <= key < 2 ** 64:
+        raise ValueError(f"kernel dropout: expected a 64-bit unsigned key, got {key}")
 
 
 def bce_with_logits(x, t):

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import contract, workspace
-from .reference import conv_output_size
+from .reference import GOLDEN, MIX1, MIX2, conv_output_size
 
 
 def matmul(a, b):
@@ -368,19 +368,28 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
 
 
 @njit(cache=True, parallel=True)
-def _dropout(x, u, p, scale, y, mask):
+def _dropout(x, p, key, scale, y, mask):
+    # the counter-based draw of reference.dropout_uniform, one element per pass;
+    # every constant is uint64 so that Numba keeps the arithmetic mod 2**64
+    golden, mix1, mix2 = np.uint64(GOLDEN), np.uint64(MIX1), np.uint64(MIX2)
+    s30, s27, s31, s40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
     for k in prange(x.size):
-        m = scale if u[k] >= p else 0.0
+        z = key + (np.uint64(k) + np.uint64(1)) * golden
+        z = (z ^ (z >> s30)) * mix1
+        z = (z ^ (z >> s27)) * mix2
+        z = z ^ (z >> s31)
+        u = np.float64(z >> s40) * 5.9604644775390625e-08      # 2**-24
+        m = scale if u >= p else scale * 0
         mask[k] = m
         y[k] = x[k] * m
 
 
-def dropout_apply(x, u, p):
-    contract.dropout_apply(x, u)
+def dropout(x, p, key):
+    contract.dropout(x, p, key)
     y = np.empty_like(x)
     mask = np.empty_like(x)
-    _dropout(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(u).reshape(-1), p,
-             1 / (1 - p), y.reshape(-1), mask.reshape(-1))
+    _dropout(np.ascontiguousarray(x).reshape(-1), p, np.uint64(key), x.dtype.type(1 / (1 - p)),
+             y.reshape(-1), mask.reshape(-1))
     return y, mask
 
 

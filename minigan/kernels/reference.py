@@ -23,6 +23,13 @@ import numpy as np
 
 from . import contract
 
+# The kernels: every backend's module has a function of each name, with the
+# same signature. The other public functions here (the output size, the
+# dropout generator's helpers) are shared by all of them, not twinned.
+KERNELS = ("matmul", "channels_first", "batch_first", "im2col", "col2im", "bias_act_forward",
+           "leaky_relu_backward", "channel_sum", "batchnorm_forward", "batchnorm_backward",
+           "dropout", "bce_with_logits", "adam_update")
+
 
 def conv_output_size(H, K, stride, padding):
     """``(H + 2p - K) // s + 1``: output length of a convolution along one axis."""
@@ -184,13 +191,55 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
 
 # ------------------------------------------------------------------ dropout
 
-def dropout_apply(x, u, p):
-    """Inverted dropout given uniform draws ``u`` (same shape as ``x``)::
+# Dropout's masks come from a counter-based generator, the same on every
+# backend: the uniform draw of element i of a layer's draw number ``counter``
+# is a pure function of (seed, counter, i), so each GPU thread or CPU loop
+# pass computes its own without a generator state to share, and every backend
+# drops the same elements. The function is SplitMix64 (Steele, Lea & Flood,
+# "Fast splittable pseudorandom number generators", OOPSLA 2014): its
+# finalizer ``mix`` applied to a Weyl sequence with the golden-ratio step.
+#
+#     key   = mix(seed * GOLDEN + counter)          (per draw, on the host)
+#     u_i   = (mix(key + (i + 1) * GOLDEN) >> 40) * 2**-24     (in [0, 1))
+#
+# all in unsigned 64-bit arithmetic (mod 2**64). The 24 bits of u are exact
+# in float32 and float64 alike, so ``u >= p`` decides the same everywhere.
+
+GOLDEN = 0x9E3779B97F4A7C15
+MIX1, MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+MASK64 = (1 << 64) - 1
+
+
+def splitmix64(z):
+    """The SplitMix64 finalizer of a Python int (mod 2**64)."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * MIX1) & MASK64
+    z = ((z ^ (z >> 27)) * MIX2) & MASK64
+    return z ^ (z >> 31)
+
+
+def dropout_key(seed, counter):
+    """The key of draw number ``counter`` of a Dropout layer with ``seed``."""
+    return splitmix64((seed * GOLDEN + counter) & MASK64)
+
+
+def dropout_uniform(key, n):
+    """``u_0 .. u_{n-1}`` of the draw with ``key`` (float64 in [0, 1), 24 bits)."""
+    z = np.uint64(key) + (np.arange(n, dtype=np.uint64) + np.uint64(1)) * np.uint64(GOLDEN)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(MIX1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(MIX2)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.float64) * 2.0 ** -24
+
+
+def dropout(x, p, key):
+    """Inverted dropout of ``x`` with the draw ``key`` (:func:`dropout_key`)::
 
         mask = (u >= p) / (1 - p)        y = x * mask
 
-    Returns ``(y, mask)``."""
-    contract.dropout_apply(x, u)
+    with ``u`` the draw's uniforms in C order of ``x``. Returns ``(y, mask)``."""
+    contract.dropout(x, p, key)
+    u = dropout_uniform(key, x.size).reshape(x.shape)
     mask = (u >= p).astype(x.dtype) * x.dtype.type(1 / (1 - p))
     return x * mask, mask
 
@@ -205,8 +254,9 @@ def bce_with_logits(x, t):
         loss = max(x, 0) - x*t + log1p(exp(-|x|))
         dloss/dx = sigmoid(x) - t
 
-    ``t`` has the shape of ``x``. Returns ``(mean loss as a Python float,
-    gradient of the mean with respect to x)``.
+    ``t`` has the shape of ``x``. Returns ``(mean loss, gradient of the mean
+    with respect to x)``: the mean loss is a Python float here (a 0-d device
+    array on the GPU, see ``backend.scalar``).
     """
     contract.bce_with_logits(x, t)
     n = x.size

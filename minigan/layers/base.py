@@ -181,7 +181,9 @@ class Layer:
 
     def load_state_dict(self, state):
         """Copy ``state`` into this layer's arrays in place (so optimizers
-        holding them stay valid). Keys, shapes and dtypes must all match."""
+        holding them stay valid). Keys, shapes and dtypes must all match
+        (state saved by an older minigan is upgraded first: :meth:`upgrade_state`)."""
+        state = self._upgrade(state)
         own = set(self.state_dict())
         missing, unexpected = sorted(own - set(state)), sorted(set(state) - own)
         if missing or unexpected:
@@ -196,6 +198,17 @@ class Layer:
         for i, child in enumerate(self.children()):
             p = f"{i}."
             child.load_state_dict({k[len(p):]: v for k, v in state.items() if k.startswith(p)})
+
+    def upgrade_state(self, state, prefix):
+        """Rewrite entries under ``prefix`` that an older minigan saved in
+        another form (a hook; the default changes nothing). Returns the state."""
+        return state
+
+    def _upgrade(self, state, prefix=""):
+        state = self.upgrade_state(state, prefix)
+        for i, child in enumerate(self.children()):
+            state = child._upgrade(state, f"{prefix}{i}.")
+        return state
 
     def astype(self, dtype):
         """Convert parameters, gradients and buffers to ``dtype`` (e.g. float64
@@ -232,8 +245,9 @@ class Layer:
             param = next(iter(self.params.values()))
             where = backend.get_array_module(param)
             if backend.get_array_module(x) is not where:
-                raise TypeError(f"{self!r}: expected a {where.__name__} array (its parameters "
-                                f"live there), got a {type(x).__module__}.{type(x).__name__}; "
+                kind = "NumPy" if where is np else "cupy"
+                raise TypeError(f"{self!r}: expected a {kind} array (its parameters live "
+                                f"there), got a {type(x).__module__}.{type(x).__name__}; "
                                 f"move the input with minigan.backend.asarray")
             dtype = param.dtype
             if x.dtype != dtype:

@@ -1,6 +1,6 @@
 """BatchNorm and Dropout; maths in ``functional/batchnorm.py`` and ``dropout.py``."""
 
-import json
+import hashlib
 
 import numpy as np
 
@@ -52,9 +52,13 @@ class BatchNorm(Layer):
 class Dropout(Layer):
     """Inverted dropout with probability ``p``; the identity in eval mode.
 
-    ``rng`` (a Generator or an int seed) draws the masks: the same seed gives
-    the same masks. Its state is part of :meth:`state_dict` (as JSON text in
-    a uint8 array) so that a resumed run draws the masks it would have drawn.
+    The masks come from the counter-based generator of
+    ``functional/dropout.py``: forward pass number ``counter`` (in training
+    mode) of a layer with ``seed`` draws a mask that is a pure function of the
+    two, the same on every backend. ``rng`` gives the seed: an int, or a
+    Generator that draws one (None: a fresh random seed). ``seed`` and
+    ``counter`` are the layer's state (:meth:`state_dict`), so a resumed run
+    draws the masks it would have drawn.
     """
 
     def __init__(self, p=0.5, rng=None):
@@ -62,12 +66,20 @@ class Dropout(Layer):
         if not 0 <= p < 1:
             raise ValueError(f"Dropout: expected 0 <= p < 1, got {p}")
         self.p = p
-        self.rng = as_rng(rng)
+        if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+            self.seed = int(rng)
+        else:
+            self.seed = int(as_rng(rng).integers(2 ** 63))
+        if not 0 <= self.seed < 2 ** 64:
+            raise ValueError(f"Dropout: expected a seed in [0, 2**64), got {self.seed}")
+        self.counter = 0
         self.cache = None
 
     def forward(self, x):
         self.check_input(x, (None,) * max(getattr(x, "ndim", 1), 1))
-        y, mask = F.dropout_forward(x, self.p, self.rng, self.training)
+        y, mask = F.dropout_forward(x, self.p, self.seed, self.counter, self.training)
+        if mask is not None:
+            self.counter += 1
         self.cache = (mask,)
         return self.keep_output(y)
 
@@ -78,16 +90,29 @@ class Dropout(Layer):
         return F.dropout_backward(dy, mask) if input_grad else None
 
     def state_dict(self, prefix=""):
-        text = json.dumps(self.rng.bit_generator.state)
-        return {prefix + "rng_state": np.frombuffer(text.encode(), dtype=np.uint8)}
+        return {prefix + "seed_counter": np.array([self.seed, self.counter], dtype=np.uint64)}
+
+    def upgrade_state(self, state, prefix):
+        """A minigan whose Dropout drew from a NumPy Generator saved its state
+        as ``rng_state``: that stream cannot be continued, so a seed is
+        derived from it and the counter starts at 0."""
+        old = prefix + "rng_state"
+        if old not in state:
+            return state
+        state = dict(state)
+        text = backend.to_numpy(state.pop(old)).astype(np.uint8).tobytes()
+        seed = int.from_bytes(hashlib.sha256(text).digest()[:8], "little")
+        state[prefix + "seed_counter"] = np.array([seed, 0], dtype=np.uint64)
+        return state
 
     def load_state_dict(self, state):
+        state = self._upgrade(state)
         keys = set(state)
-        if keys != {"rng_state"}:
-            raise ValueError(f"{self!r}: state does not match; expected ['rng_state'], "
+        if keys != {"seed_counter"}:
+            raise ValueError(f"{self!r}: state does not match; expected ['seed_counter'], "
                              f"got {sorted(keys)}")
-        arr = backend.to_numpy(state["rng_state"])
-        self.rng.bit_generator.state = json.loads(arr.astype(np.uint8).tobytes().decode())
+        seed, counter = (int(v) for v in backend.to_numpy(state["seed_counter"]))
+        self.seed, self.counter = seed, counter
 
     def __repr__(self):
         return f"Dropout({self.p})"
