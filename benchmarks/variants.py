@@ -3,6 +3,15 @@
     python benchmarks/variants.py                     # 4 variants x ring, grid x seeds 0-2
     python benchmarks/variants.py --workers 2 --json benchmarks/results/variants.json
     python benchmarks/variants.py --only InfoGAN --json benchmarks/results/variants.json --append
+    python benchmarks/variants.py --set habits --json benchmarks/results/habits.json
+    python benchmarks/variants.py --set habits --datasets mnist --seeds 1 --epochs 2 \
+        --json benchmarks/results/habits-mnist.json
+
+``--set habits`` compares the tutorials' habits (noisy labels, flipped
+labels, instance noise) with the plain run instead. ``--datasets mnist``
+trains the default model (``minigan train``'s dcgan on the bundled digits)
+with ``--epochs`` and scores it as ``minigan evaluate`` does (classifier FID,
+classes covered, KL to uniform, confident share on 5,000 samples).
 
 Each run is ``minigan train --model toy --dataset D --seed S`` plus the
 variant's flags (30 epochs of the 50,000 points, batch 256), then scored as
@@ -17,6 +26,7 @@ the rows into an existing ``--json`` file (replacing rows of the same run).
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -31,17 +41,27 @@ VARIANTS = {
                               "--beta1", "0", "--beta2", "0.9"],
     "InfoGAN (8-value code)": ["--codes", "8"],
 }
+HABITS = {
+    "plain (non-saturating)": [],
+    "label noise 0.1": ["--label-noise", "0.1"],
+    "label flips 5%": ["--label-flip", "0.05"],
+    "instance noise 0.1": ["--instance-noise", "0.1"],
+}
+SETS = {"variants": VARIANTS, "habits": HABITS}
 KEYS = ("modes_captured", "high_quality_share", "reverse_kl")
+IMAGE_KEYS = ("fid", "classes_covered", "kl_uniform", "confident_share")
 
 
 def one_run(job):
-    name, dataset, seed, out, score_only = job
+    name, dataset, seed, out, score_only, flags, epochs = job
     set_threads(1)
     from minigan.cli import main
     from minigan.gan import Trainer
     from minigan.metrics.evaluate import Evaluator
-    argv = ["train", "--model", "toy", "--dataset", dataset, "--seed", str(seed), "--out", out,
-            "--no-progress", *VARIANTS[name]]
+    toy = dataset in ("ring", "grid")
+    argv = ["train", *(["--model", "toy"] if toy else []), "--dataset", dataset, "--seed",
+            str(seed), "--out", out, "--no-progress", "--overwrite", *flags,
+            *(["--epochs", str(epochs)] if epochs else [])]
     t = time.perf_counter()
     if not score_only:
         with open(os.devnull, "w") as devnull:
@@ -53,29 +73,35 @@ def one_run(job):
         if code:
             raise RuntimeError(f"minigan {' '.join(argv)} exited with {code}")
     seconds = time.perf_counter() - t
-    trainer = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"), log=lambda *a: None)
-    scores = Evaluator(dataset, 5000, 0).score(trainer.sample, trainer.cfg.latent_dim)
+    trainer = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"), log=lambda *a: None,
+                                      sampling_only=True)
+    scores = Evaluator(dataset if toy else "images", 5000, 0).score(trainer.sample,
+                                                                   trainer.cfg.latent_dim)
     return {"variant": name, "dataset": dataset, "seed": seed,
             "seconds": None if score_only else seconds, "command": "minigan " + " ".join(argv),
-            **{k: float(scores[k]) for k in KEYS}}
+            **{k: float(scores[k]) for k in (KEYS if toy else IMAGE_KEYS)}}
 
 
-def table(rows):
+def table(rows, variants):
     import numpy as np
-    lines = ["| variant | dataset | modes captured | high-quality share | reverse KL | "
-             "minutes per run |", "| --- | --- | --- | --- | --- | --- |"]
-    for dataset in ("ring", "grid"):
-        for name in VARIANTS:
+    image = any(r["dataset"] == "mnist" for r in rows)
+    keys = IMAGE_KEYS if image else KEYS
+    head = ("| variant | dataset | FID | classes covered | KL to uniform | confident share | "
+            if image else "| variant | dataset | modes captured | high-quality share | "
+            "reverse KL | ")
+    lines = [head + "minutes per run |", "| --- " * (len(keys) + 3) + "|"]
+    for dataset in ("ring", "grid", "mnist"):
+        for name in variants:
             rs = [r for r in rows if r["variant"] == name and r["dataset"] == dataset]
             if not rs:
                 continue
             cells = []
-            for k in KEYS:
+            for k in keys:
                 v = np.array([r[k] for r in rs])
                 cells.append(f"{v.mean():.2f} ± {v.std():.2f}" if np.isfinite(v).all()
                              else "inf in " + str(int((~np.isfinite(v)).sum())) + " runs")
-            total = 8 if dataset == "ring" else 25
-            cells[0] = cells[0] + f" / {total}"
+            if not image:
+                cells[0] = cells[0] + f" / {8 if dataset == 'ring' else 25}"
             times = [r["seconds"] for r in rs if r["seconds"] is not None]
             minutes = f"{np.mean(times) / 60:.1f}" if times else "-"
             lines.append(f"| {name} | {dataset} | " + " | ".join(cells) + f" | {minutes} |")
@@ -84,6 +110,9 @@ def table(rows):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--set", choices=SETS, default="variants",
+                   help="the GAN variants (default) or the tutorials' habits")
+    p.add_argument("--epochs", type=int, help="train this many epochs (default: the model's)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"])
@@ -98,13 +127,15 @@ def main():
     p.add_argument("--append", action="store_true",
                    help="merge into the --json file's rows instead of overwriting them")
     args = p.parse_args()
-    names = [n for n in VARIANTS if not args.only or any(n.startswith(o) for o in args.only)]
+    variants = SETS[args.set]
+    names = [n for n in variants if not args.only or any(n.startswith(o) for o in args.only)]
     if not names:
-        p.error(f"--only {' '.join(args.only)} matches none of: {', '.join(VARIANTS)}")
+        p.error(f"--only {' '.join(args.only)} matches none of: {', '.join(variants)}")
     if args.append and not args.json:
         p.error("--append needs --json FILE")
-    jobs = [(name, d, s, os.path.join(args.out, f"{d}-{name.split()[0].lower()}-{s}"),
-             args.score_only)
+    slug = {n: re.sub(r"[^a-z0-9]+", "-", n.lower()).strip("-") for n in names}
+    jobs = [(name, d, s, os.path.join(args.out, f"{d}-{slug[name]}-{s}"),
+             args.score_only, variants[name], args.epochs)
             for d in args.datasets for name in names for s in range(args.seeds)]
     from multiprocessing import get_context
     with get_context("spawn").Pool(args.workers) as pool:
@@ -112,7 +143,7 @@ def main():
         for r in pool.imap_unordered(one_run, jobs):
             rows.append(r)
             print(f"{r['dataset']} {r['variant']} seed {r['seed']}: "
-                  + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS)
+                  + ", ".join(f"{k} {r[k]:.3g}" for k in (*KEYS, *IMAGE_KEYS) if k in r)
                   + (f" ({r['seconds']:.0f} s)" if r["seconds"] is not None else ""),
                   flush=True)
     if args.times_from:
@@ -125,7 +156,7 @@ def main():
             new = {(r["variant"], r["dataset"], r["seed"]) for r in rows}
             rows = [r for r in json.load(f)
                     if (r["variant"], r["dataset"], r["seed"]) not in new] + rows
-    print(table(rows))
+    print(table(rows, variants))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

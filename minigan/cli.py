@@ -102,16 +102,16 @@ TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", 
                "beta2", "loss", "label_smoothing", "ema", "seed", "backend", "image_size",
                "channels", "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight",
                "pack", "width", "dropout", "codes", "info_weight", "clusters", "spectral_norm",
-               "conditional")
+               "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard")
 # What --resume may change: where and how long it runs, how often it reports,
 # and the backend (which changes only rounding). Everything else is the run.
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend")
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend", "tensorboard")
 
 
 def _given_flags(args):
     """The training flags given on the command line, as Config fields."""
     given = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
-    for k in ("spectral_norm", "conditional"):     # store_true: given only when set
+    for k in ("spectral_norm", "conditional", "tensorboard"):   # store_true: given when set
         if not given.get(k):
             given.pop(k, None)
     return given
@@ -169,7 +169,8 @@ def cmd_train(args):
         given = _given_flags(args)
         given.pop("model", None)
         given.pop("dataset", None)
-        given.update(spectral_norm=args.spectral_norm, conditional=args.conditional)
+        given.update(spectral_norm=args.spectral_norm, conditional=args.conditional,
+                     tensorboard=args.tensorboard)
         if model == "toy":
             given = {"epochs": 30, "batch_size": 256, "ema": 0.0, **given}
         if args.conditional:
@@ -363,6 +364,18 @@ def build_parser():
                    help="InfoGAN: weight of the code-prediction loss (default 1)")
     p.add_argument("--label-smoothing", type=float,
                    help="one-sided: real label = 1 - this (e.g. 0.1); default 0")
+    p.add_argument("--label-noise", type=float, metavar="A",
+                   help="BCE losses: move D's targets towards the other side by A*U(0,1) per "
+                        "target (real 1 - s - A*u, fake A*v); default 0")
+    p.add_argument("--label-flip", type=float, metavar="P",
+                   help="BCE losses: swap a share P of D's targets (t -> 1 - t) each step; "
+                        "default 0")
+    p.add_argument("--instance-noise", type=float, metavar="SIGMA",
+                   help="add N(0, sigma^2) noise to the real and fake inputs D sees, sigma "
+                        "falling linearly from SIGMA to 0 over the run; default 0")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard logs to OUT/tb (needs pip install "
+                        "'minigan[tensorboard]')")
     p.add_argument("--ema", type=float,
                    help="EMA decay of G's weights for samples; default 0.995 (toy: 0), 0 = off")
     p.add_argument("--seed", type=int, help="default 0")
@@ -379,8 +392,8 @@ def build_parser():
     p.add_argument("--resume", metavar="CHECKPOINT",
                    help="continue a run from its checkpoint, writing into the checkpoint's "
                         "folder (or --out); it keeps the checkpoint's settings: only --epochs, "
-                        "--checkpoint-every, --eval-every and --backend may change, and any "
-                        "other flag that differs from the checkpoint is refused")
+                        "--checkpoint-every, --eval-every, --backend and --tensorboard may "
+                        "change, and any other flag that differs from the checkpoint is refused")
     p.add_argument("--overwrite", action="store_true",
                    help="start again in an output folder that holds another run (its run "
                         "files are removed first); without it such a folder is refused")

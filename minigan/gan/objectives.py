@@ -23,7 +23,9 @@ train a *critic* whose scores estimate the Wasserstein-1 distance; it must be
 kept 1-Lipschitz, by weight clipping (wgan) or a gradient penalty (wgan-gp,
 :mod:`minigan.gan.penalty`). The hinge loss is that of SNGAN (Miyato et al.
 2018), usually with spectral normalization. ``real_label`` < 1 is one-sided
-label smoothing (Salimans et al. 2016) and applies to the BCE objectives only.
+label smoothing (Salimans et al. 2016); ``real_label`` and ``fake_label`` may
+also be arrays, one target per output (noisy or flipped labels, set by the
+trainer), and apply to the BCE objectives only.
 """
 
 from .. import backend
@@ -62,14 +64,14 @@ def d_real_loss(name, x, real_label=1.0):
     return bce_with_logits(x, real_label)
 
 
-def d_fake_loss(name, x):
+def d_fake_loss(name, x, fake_label=0.0):
     if name == "least-squares":
         return _half_mse(x, 0.0)
     if name in WASSERSTEIN:
         return _mean(x, 1.0)
     if name == "hinge":
         return _hinge(x, 1.0)
-    return bce_with_logits(x, 0.0)
+    return bce_with_logits(x, fake_label)
 
 
 def g_loss(name, x):

@@ -69,18 +69,31 @@ def _with_code_loss(out, loss_fn, io, game, codes):
     return loss, info, xp.concatenate([dlogit, game.info_weight * dq], axis=1)
 
 
-def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=None):
-    """One update of D on ``real`` against ``G(z)``; returns (fake, metrics)."""
+def _noisy(x, noise):
+    """What D sees of ``x``: ``x + noise`` under instance noise. The addition
+    does not change D's input gradient (d(x + n)/dx is the identity), so the
+    gradient that reaches ``x`` is D's input gradient at the noisy point."""
+    return x if noise is None else x + noise
+
+
+def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=None,
+                targets=None, noise=None):
+    """One update of D on ``real`` against ``G(z)``; returns (fake, metrics).
+
+    ``targets`` (BCE objectives): D's targets on the reals and the fakes, one
+    per D output (noisy or flipped labels), instead of ``game.real_label`` and
+    0. ``noise``: instance noise added to the reals and the fakes D sees."""
     fake = G.forward(io.g_input(z, labels, codes))
+    t_real, t_fake = targets if targets is not None else (game.real_label, 0.0)
+    n_real, n_fake = noise if noise is not None else (None, None)
     D.zero_grad()
-    out_real = D.forward(io.d_input(real, labels))
+    out_real = D.forward(io.d_input(_noisy(real, n_real), labels))
     loss_real, _, dl = _with_code_loss(
-        out_real, lambda x: objectives.d_real_loss(game.loss, x, game.real_label), io, game,
-        None)
+        out_real, lambda x: objectives.d_real_loss(game.loss, x, t_real), io, game, None)
     D.backward(dl, input_grad=False)
-    out_fake = D.forward(io.d_input(fake, labels))
+    out_fake = D.forward(io.d_input(_noisy(fake, n_fake), labels))
     loss_fake, info, dl = _with_code_loss(
-        out_fake, lambda x: objectives.d_fake_loss(game.loss, x), io, game, codes)
+        out_fake, lambda x: objectives.d_fake_loss(game.loss, x, t_fake), io, game, codes)
     D.backward(dl, input_grad=False)
     d_loss = loss_real + loss_fake
     if game.gp_weight:
@@ -101,14 +114,18 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=Non
 
 
 def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0, game=None,
-             io=None, labels=None, eps=None, codes=None):
+             io=None, labels=None, eps=None, codes=None, targets=None, noise=None):
     """Run one step; returns a dict of floats: ``d_loss``, ``g_loss``,
     ``d_real`` and ``d_fake`` (D's mean outputs, as probabilities for the BCE
     objectives); for an InfoGAN also ``info_loss`` (Q's cross-entropy on the
     fakes of the last critic step, before D's update).
 
-    ``real``, ``z`` (and ``labels``, ``eps``, ``codes``) are one batch each for
-    the classic game, or lists of ``game.n_critic`` batches, one per critic step.
+    ``real``, ``z`` (and ``labels``, ``eps``, ``codes``, ``targets``, ``noise``)
+    are one batch each for the classic game, or lists of ``game.n_critic``
+    batches, one per critic step. ``targets`` are (real, fake) target arrays
+    for D's BCE losses; ``noise`` (real, fake) instance noise that D sees added
+    to its inputs, in its own steps and, the fake part of the last critic
+    step, in G's.
     """
     game = game or Game(loss=loss, real_label=real_label)
     io = io or Inputs()
@@ -117,17 +134,22 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
                          f"InfoGAN's D has 1 + {io.codes}")
     if not isinstance(real, (list, tuple)):
         real, z, labels, eps, codes = [real], [z], [labels], [eps], [codes]
+        targets, noise = [targets], [noise]
     if not len(real) == len(z) == game.n_critic:
         raise ValueError(f"gan_step: expected {game.n_critic} batches of real data and noise "
                          f"(one per critic step), got {len(real)} and {len(z)}")
     labels = labels if labels is not None else [None] * len(real)
     eps = eps if eps is not None else [None] * len(real)
     codes = codes if codes is not None else [None] * len(real)
+    targets = targets if targets is not None else [None] * len(real)
+    noise = noise if noise is not None else [None] * len(real)
     for k in range(game.n_critic):
-        fake, m = critic_step(G, D, opt_D, real[k], z[k], game, io, labels[k], eps[k], codes[k])
+        fake, m = critic_step(G, D, opt_D, real[k], z[k], game, io, labels[k], eps[k], codes[k],
+                              targets[k], noise[k])
 
     G.zero_grad()
-    out = D.forward(io.d_input(fake, labels[-1]))
+    out = D.forward(io.d_input(_noisy(fake, None if noise[-1] is None else noise[-1][1]),
+                               labels[-1]))
     g_loss, _, dl = _with_code_loss(out, lambda x: objectives.g_loss(game.loss, x), io, game,
                                     codes[-1])
     dX = D.backward(dl, param_grads=False)

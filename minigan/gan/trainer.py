@@ -1,9 +1,11 @@
 """The trainer: data in, GAN trained, pictures and checkpoints out.
 
 Everything random is a pure function of the seed and the step (the batch
-order of ``data.Batches``, the noise, InfoGAN's codes and WGAN-GP's
-interpolation weights of step t and critic step k) except Dropout's masks, whose generator state is
-part of D's state (as is spectral normalization's vector u). So a run is
+order of ``data.Batches``, the noise, InfoGAN's codes, WGAN-GP's
+interpolation weights, noisy or flipped labels and instance noise of step t
+and critic step k); Dropout's masks are a pure function of each layer's seed
+and draw counter, which are part of D's state (as is spectral
+normalization's vector u). So a run is
 deterministic for a seed, backend and BLAS thread count (OpenBLAS rounds
 differently with one thread and two), and a resumed run continues bit for
 bit.
@@ -23,6 +25,9 @@ A run folder ``runs/<name>/`` holds::
                          every ``eval_every`` epochs
     checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
                          every K epochs if asked)
+    tb/                  TensorBoard event files, with --tensorboard: the step
+                         losses and D's mean outputs, the per-epoch scores and
+                         the fixed-noise grid (tensorboardX)
 """
 
 import csv
@@ -67,6 +72,8 @@ class RunExists(ValueError):
 
 
 RUN_FILES = ("config.json", "log.csv", "metrics.csv", "checkpoint.npz")
+TB_TAGS = {"d_loss": "loss/D", "g_loss": "loss/G", "d_real": "D_output/real",
+           "d_fake": "D_output/fake", "info_loss": "loss/InfoGAN_code"}
 
 
 def check_folder(out, overwrite=False):
@@ -86,7 +93,7 @@ def clear_run_files(out):
     import glob
     patterns = ["config.json", "log.csv", "metrics.csv", "metrics.png", "losses.png",
                 "progress.gif", "checkpoint.npz", "checkpoint_epoch_*.npz",
-                os.path.join("samples", "epoch_*.png")]
+                os.path.join("samples", "epoch_*.png"), os.path.join("tb", "events.out.*")]
     for pattern in patterns:
         for path in glob.glob(os.path.join(glob.escape(out), pattern)):
             os.remove(path)
@@ -107,6 +114,10 @@ class Config:
     beta2: float = None
     loss: str = "non-saturating"
     label_smoothing: float = 0.0    # real label = 1 - label_smoothing (one-sided)
+    label_noise: float = 0.0        # D's targets moved towards the other side by A * U(0, 1)
+    label_flip: float = 0.0         # share of D's targets swapped (t -> 1 - t) per step
+    instance_noise: float = 0.0     # sigma of Gaussian noise on D's inputs, annealed to 0
+    tensorboard: bool = False       # also write TensorBoard logs to <out>/tb/
     n_critic: int = None            # critic steps per generator step (wgan*: 5)
     clip: float = None              # WGAN weight clipping (wgan: 0.01)
     gp_weight: float = None         # WGAN-GP penalty weight (wgan-gp: 10)
@@ -172,6 +183,7 @@ class Config:
                              f"got {self.dataset!r}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        self._check_habits()
         if self.dropout is None:
             clustered_dcgan = self.clusters and self.model == "dcgan" and not self.gp_weight
             self.dropout = 0.3 if clustered_dcgan else 0.0
@@ -226,7 +238,8 @@ class Config:
         def flag(name):
             return "--" + name.replace("_", "-")
         for name in ("lr", "beta1", "beta2", "clip", "gp_weight", "info_weight",
-                     "label_smoothing", "ema", "dropout"):
+                     "label_smoothing", "label_noise", "label_flip", "instance_noise", "ema",
+                     "dropout"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{flag(name)} must be a finite number, got {v}")
@@ -239,6 +252,27 @@ class Config:
             v = getattr(self, name)
             if v is not None and v < low:
                 raise ValueError(f"{flag(name)} must be at least {low}, got {v}")
+
+    def _check_habits(self):
+        """The tutorials' habits: noisy and flipped labels, instance noise, TensorBoard."""
+        if not 0 <= self.label_noise <= 0.5:
+            raise ValueError(f"--label-noise must be in [0, 0.5], got {self.label_noise}")
+        if not 0 <= self.label_flip < 0.5:
+            raise ValueError(f"--label-flip must be in [0, 0.5), got {self.label_flip}")
+        if (self.label_noise or self.label_flip) and self.loss not in objectives.BCE:
+            raise ValueError(f"--label-noise and --label-flip change the targets of the BCE "
+                             f"objectives ({', '.join(objectives.BCE)}); --loss {self.loss} has "
+                             f"none")
+        if self.instance_noise < 0:
+            raise ValueError(f"--instance-noise must be at least 0, got {self.instance_noise}")
+        if self.instance_noise and self.gp_weight:
+            raise ValueError("--instance-noise with a gradient penalty: both smooth the critic, "
+                             "and the penalty needs the noise-free critic; choose one")
+        if self.tensorboard:
+            import importlib.util
+            if importlib.util.find_spec("tensorboardX") is None:
+                raise ValueError("--tensorboard needs tensorboardX: pip install "
+                                 "'minigan[tensorboard]'")
 
     @property
     def optimizer(self):
@@ -417,6 +451,43 @@ class Trainer:
             (like.shape[0],) + (1,) * (like.ndim - 1))
         return backend.asarray(eps.astype(like.dtype))
 
+    def _targets(self, step, k):
+        """D's (real, fake) targets for critic step ``k``, one per D output, or
+        None without label noise or flips. With A = label_noise, P =
+        label_flip, s = label_smoothing and u, v ~ U(0, 1) per target::
+
+            real: 1 - s - A*u        fake: A*v        (moved towards the other side)
+            then each target, with probability P, becomes 1 - target (flipped)
+        """
+        cfg = self.cfg
+        if not (cfg.label_noise or cfg.label_flip):
+            return None
+        rng = np.random.default_rng([cfg.seed, 4, step, k])
+        n = (cfg.batch_size // cfg.pack, 1)
+        t_real = (1.0 - cfg.label_smoothing) - cfg.label_noise * rng.random(n)
+        t_fake = cfg.label_noise * rng.random(n)
+        if cfg.label_flip:
+            t_real = np.where(rng.random(n) < cfg.label_flip, 1 - t_real, t_real)
+            t_fake = np.where(rng.random(n) < cfg.label_flip, 1 - t_fake, t_fake)
+        return (backend.asarray(t_real.astype(np.float32)),
+                backend.asarray(t_fake.astype(np.float32)))
+
+    def instance_sigma(self, step):
+        """The instance noise's sigma at ``step``: ``instance_noise`` falling
+        linearly to 0 at the end of the run's ``epochs``."""
+        total = self.cfg.epochs * self.steps_per_epoch
+        return self.cfg.instance_noise * max(0.0, 1.0 - step / total)
+
+    def _instance_noise(self, step, k, like):
+        """(real, fake) Gaussian noise of ``instance_sigma(step)`` for critic
+        step ``k``, or None when there is none."""
+        sigma = self.instance_sigma(step)
+        if not sigma:
+            return None
+        rng = np.random.default_rng([self.cfg.seed, 5, step, k])
+        return tuple(backend.asarray((sigma * rng.standard_normal(like.shape)).astype(like.dtype))
+                     for _ in range(2))
+
     def _codes(self, n, step, k):
         """InfoGAN's codes c ~ U{0..K-1} for critic step ``k`` of ``step``."""
         c = np.random.default_rng([self.cfg.seed, 3, step, k]).integers(0, self.cfg.codes, n)
@@ -431,7 +502,7 @@ class Trainer:
         """One GAN step (``n_critic`` critic updates, one generator update) on
         the batches and noise of ``self.step``; returns its metrics."""
         cfg, n = self.cfg, self.cfg.n_critic
-        reals, zs, labels, eps, codes = [], [], [], [], []
+        reals, zs, labels, eps, codes, targets, noise = [], [], [], [], [], [], []
         for k in range(n):
             index = self.step * n + k
             reals.append(backend.asarray(self.batches.batch(index)))
@@ -440,8 +511,11 @@ class Trainer:
                           if cfg.n_classes else None)
             eps.append(self._interpolation(self.step, k, reals[-1]) if cfg.gp_weight else None)
             codes.append(self._codes(cfg.batch_size, self.step, k) if cfg.codes else None)
+            targets.append(self._targets(self.step, k))
+            noise.append(self._instance_noise(self.step, k, reals[-1]))
         m = gan_step(self.G, self.D, self.opt_G, self.opt_D, reals, zs, game=self.game,
-                     io=self.io, labels=labels, eps=eps, codes=codes)
+                     io=self.io, labels=labels, eps=eps, codes=codes, targets=targets,
+                     noise=noise)
         for name, value in m.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(f"step {self.step}: {name} is {value}")
@@ -609,6 +683,7 @@ class Trainer:
         spe = self.steps_per_epoch
         total = epochs * spe
         f, writer = self._open_log()
+        self._tb = self._tensorboard()
         bar = None
         if progress:
             from tqdm import tqdm
@@ -629,6 +704,9 @@ class Trainer:
                                  **{k: f"{v:.6g}" for k, v in m.items()},
                                  "seconds": f"{self.elapsed:.3f}"})
                 f.flush()                # a row on disk per step: the log can be watched
+                if self._tb is not None:
+                    for name, value in m.items():
+                        self._tb.add_scalar(TB_TAGS.get(name, name), value, self.step - 1)
                 if bar is not None:
                     bar.set_description(f"epoch {epoch + 1}/{epochs}")
                     bar.set_postfix(d=f"{m['d_loss']:.3f}", g=f"{m['g_loss']:.3f}")
@@ -639,7 +717,17 @@ class Trainer:
             f.close()
             if bar is not None:
                 bar.close()
+            if self._tb is not None:
+                self._tb.close()
+                self._tb = None
         return self
+
+    def _tensorboard(self):
+        """A tensorboardX writer into ``<out>/tb`` with --tensorboard, else None."""
+        if not self.cfg.tensorboard:
+            return None
+        from tensorboardX import SummaryWriter
+        return SummaryWriter(os.path.join(self.cfg.out, "tb"))
 
     def end_of_epoch(self):
         """Pictures and checkpoints after each epoch."""
@@ -653,12 +741,19 @@ class Trainer:
                             lim=1.5 if cfg.dataset == "ring" else 6)
         else:
             viz.save_grid(frame, out, nrow=self.grid_columns)
+            if getattr(self, "_tb", None) is not None:
+                self._tb.add_image("samples", viz.image_grid(out, self.grid_columns), self.step,
+                                   dataformats="HWC")
         frames = sorted(os.path.join(paths["samples"], p) for p in os.listdir(paths["samples"])
                         if p.startswith("epoch_") and p.endswith(".png"))
         viz.make_gif(paths["gif"], frames)
         self.plot_losses()
         if cfg.eval_every and epoch % cfg.eval_every == 0:
-            self.evaluate_epoch(epoch)
+            row = self.evaluate_epoch(epoch)
+            if getattr(self, "_tb", None) is not None:
+                for k, v in row.items():
+                    if k not in ("epoch", "step"):
+                        self._tb.add_scalar(f"scores/{k}", float(v), self.step)
         self.save_checkpoint(paths["checkpoint"])
         if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
             self.save_checkpoint(os.path.join(cfg.out, f"checkpoint_epoch_{epoch:03d}.npz"))
