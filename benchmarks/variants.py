@@ -59,7 +59,8 @@ def one_run(job):
     from minigan.gan import Trainer
     from minigan.metrics.evaluate import Evaluator
     toy = dataset in ("ring", "grid")
-    argv = ["train", *(["--model", "toy"] if toy else []), "--dataset", dataset, "--seed",
+    argv = ["train", *(["--model", "toy"] if toy and "--model" not in flags else []),
+            "--dataset", dataset, "--seed",
             str(seed), "--out", out, "--no-progress", "--overwrite", *flags,
             *(["--epochs", str(epochs)] if epochs else [])]
     t = time.perf_counter()

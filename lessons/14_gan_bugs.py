@@ -177,6 +177,30 @@ _, good_grad = mg.bce_with_logits(x, 1.0)
 print("bug 5: G loss via sigmoid+log", naive_loss.ravel(), "| gradient",
       naive_grad.ravel(), "| on logits:", (good_grad * len(x)).ravel())
 
+# %% [markdown]
+# ## Not a bug, a habit: noisy labels
+#
+# The Keras DCGAN tutorial adds noise to D's labels ("an important trick").
+# By hand: D's loss on a real sample with target $t$ has gradient
+# $\sigma(x) - t$ in the logit $x$. With $t = 1$ a D that is already sure
+# ($x = 8$) is still pushed to be surer ($\sigma(8) - 1 < 0$); with a noisy
+# target $t = 1 - A u$ (minigan's `--label-noise A`, $u \sim U(0, 1)$) the
+# push reverses once $\sigma(x) > t$, so D's confidence stays bounded and G
+# keeps a gradient. `--label-flip P` goes further and swaps a share $P$ of
+# the targets. Whether that helps a given GAN is an empirical question:
+# docs/habits.md has the measurements.
+
+# %%
+logits = np.array([[8.0], [2.0], [-1.0]])
+u = np.random.default_rng(0).random((3, 1))
+targets = 1 - 0.1 * u                                            # --label-noise 0.1
+by_hand = (1 / (1 + np.exp(-logits)) - targets) / len(logits)    # d mean BCE / d logit
+_, library = gan.objectives.d_real_loss("non-saturating", logits, targets)
+print("habit: D's gradient on confident reals, target 1:",
+      ((1 / (1 + np.exp(-logits)) - 1) / 3).ravel().round(5), "| noisy targets:",
+      by_hand.ravel().round(5))
+assert np.allclose(by_hand, library, rtol=1e-12, atol=0)
+
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")

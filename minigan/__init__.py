@@ -19,7 +19,8 @@ from . import backend, functional, gradcheck, init, kernels, layers, optim
 from .backend import get_backend, set_backend, use_backend
 from .functional.losses import bce, bce_with_logits, mse, softmax_cross_entropy
 from .layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, Layer,
-                     LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh, apply_spectral_norm,
+                     LeakyReLU, Maxout, ReLU, Reshape, Sequential, Sigmoid, Tanh,
+                     apply_spectral_norm,
                      spectral_norm)
 
 __version__ = "0.1.0"
@@ -29,6 +30,7 @@ __all__ = [
     "get_backend", "set_backend", "use_backend",
     "bce", "bce_with_logits", "mse", "softmax_cross_entropy",
     "Layer", "Dense", "Conv2D", "ConvTranspose2D", "BatchNorm", "Dropout", "ReLU", "LeakyReLU",
+    "Maxout",
     "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential", "spectral_norm",
     "apply_spectral_norm",
 ]

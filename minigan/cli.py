@@ -42,6 +42,10 @@ def gradcheck_table(seed=0):
     f64 = np.float64
     xs = {"vec": rng.standard_normal((4, 6)), "img": rng.standard_normal((2, 3, 6, 6))}
     nonzero = np.where(np.abs(xs["img"]) < 0.05, 0.05, xs["img"])
+    pieces = xs["vec"].reshape(4, 2, 3).copy()                   # each unit's winner leads by
+    n, f = np.indices((4, 2))                                    # 0.1 or more: off the kinks
+    pieces[n, f, pieces.argmax(axis=2)] += 0.1
+    pieces = pieces.reshape(4, 6)
     cases = [
         (mg.Dense(6, 5, rng=seed, dtype=f64), xs["vec"]),
         (mg.Conv2D(3, 4, 3, stride=2, padding=1, rng=seed, dtype=f64), xs["img"]),
@@ -51,6 +55,7 @@ def gradcheck_table(seed=0):
         (mg.BatchNorm(6, dtype=f64), xs["vec"]),
         (mg.Dropout(0.3, rng=seed), xs["vec"]),
         (mg.ReLU(), nonzero), (mg.LeakyReLU(0.2), nonzero),
+        (mg.Maxout(3), pieces),
         (mg.Tanh(), xs["vec"]), (mg.Sigmoid(), xs["vec"]),
     ]
     # spectral normalization, in eval mode (u held fixed: one function of W)
@@ -164,15 +169,16 @@ def cmd_train(args):
                   f"with --epochs N)")
             return 0
     else:
+        from minigan.gan.models import POINT_MODELS
+        from minigan.gan.trainer import model_defaults
         model = args.model or "dcgan"
-        dataset = args.dataset or ("ring" if model == "toy" else "mnist")
+        dataset = args.dataset or ("ring" if model in POINT_MODELS else "mnist")
         given = _given_flags(args)
         given.pop("model", None)
         given.pop("dataset", None)
         given.update(spectral_norm=args.spectral_norm, conditional=args.conditional,
                      tensorboard=args.tensorboard)
-        if model == "toy":
-            given = {"epochs": 30, "batch_size": 256, "ema": 0.0, **given}
+        given = {**model_defaults(model, args.pack or 1), **given}
         if args.conditional:
             given = {"samples": 100, **given}       # a 10 x 10 grid, one row per class
         elif model == "dcgan" and dataset in DIGITS and not args.codes:
@@ -321,7 +327,9 @@ def build_parser():
     sub.required = True
 
     p = sub.add_parser("train", help="train a GAN (default: DCGAN on the bundled MNIST digits)")
-    p.add_argument("--model", choices=MODELS, help="default dcgan")
+    p.add_argument("--model", choices=MODELS,
+                   help="default dcgan; toy and pacgan-mlp (the PacGAN paper's 2D model) for ring "
+                        "and grid")
     p.add_argument("--dataset", choices=DATASETS, type=lambda s: DATASET_ALIASES.get(s, s),
                    help="mnist (bundled 10k digits, default), mnist-full (60k, --download), "
                         "fashion (or fashion-mnist), folder (--data-dir), ring, grid (2D, with "

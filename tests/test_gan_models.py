@@ -81,3 +81,33 @@ def test_gan_step_trains_both_and_the_g_step_leaves_d_alone(loss, rng):
     assert any(np.abs(g).sum() > 0 for g in snapshot.values())
     for n, _, g in D.parameters():           # the G step added nothing
         np.testing.assert_array_equal(host(g), snapshot[n], err_msg=n)
+
+
+def test_pacgan_mlp_is_the_papers_2d_model():
+    """Lin et al. 2018's synthetic-data model: G with four 400-unit ReLU layers
+    after BatchNorm (no bias before it), D with three maxout layers of 200
+    units x 5 pieces; weights N(0, 0.02), biases 0."""
+    G, D = gan.build("pacgan-mlp", pack=3)
+    assert [repr(l) for l in G] == ["Dense(2 -> 400)", "BatchNorm(400)", "ReLU()"] + [
+        "Dense(400 -> 400)", "BatchNorm(400)", "ReLU()"] * 3 + ["Dense(400 -> 2)"]
+    assert [repr(l) for l in D] == ["Dense(6 -> 1000)", "Maxout(5)"] + [
+        "Dense(200 -> 1000)", "Maxout(5)"] * 2 + ["Dense(200 -> 1)"]
+    assert all("b" not in l.params for l in G.layers[:-1] if isinstance(l, mg.Dense))
+    assert all(l.momentum == 0.05 for l in G if isinstance(l, mg.BatchNorm))
+    W = host(D[0].params["W"])
+    assert abs(W.std() - 0.02) < 0.002 and not host(D[0].params["b"]).any()
+    fake = G.forward(arr(np.arange(12, dtype=np.float32).reshape(6, 2)))
+    assert fake.shape == (6, 2) and D.forward(fake.reshape(2, 6)).shape == (2, 1)
+
+
+def test_pacgan_mlp_defaults_and_training(tmp_path):
+    from minigan.gan.trainer import Config, Trainer, model_defaults
+    assert model_defaults("pacgan-mlp", pack=2) == dict(
+        epochs=400, batch_size=200, ema=0.0, lr=1e-4, beta1=0.8, eval_every=10)
+    t = Trainer(Config(model="pacgan-mlp", dataset="grid", pack=2, limit=400, batch_size=200,
+                       epochs=1, out=str(tmp_path / "r"), backend=mg.get_backend(),
+                       **{k: v for k, v in model_defaults("pacgan-mlp", 2).items()
+                          if k in ("lr", "beta1", "ema")}))
+    m = [t.train_step() for _ in range(2)]
+    assert all(np.isfinite(v) for step in m for v in step.values())
+    assert t.sample(arr(np.zeros((5, 2), np.float32))).shape == (5, 2)

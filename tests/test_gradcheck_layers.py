@@ -163,3 +163,45 @@ def test_gradcheck_catches_a_wrong_backward(rng):
     errors = gradcheck.check_layer(BrokenDense(3, 2, rng=0, dtype=F64),
                                    arr(rng.standard_normal((4, 3))))
     assert errors["b"] > 0.1 and errors["W"] <= TOL
+
+
+def separated_pieces(rng, N, F, K, gap=0.1):
+    """(N, F*K) inputs whose winning piece leads the next by at least ``gap``:
+    far from maxout's kinks, where central differences are exact."""
+    x = rng.standard_normal((N, F, K))
+    n, f = np.indices((N, F))
+    x[n, f, x.argmax(axis=2)] += gap
+    return x.reshape(N, F * K)
+
+
+def test_maxout(rng):
+    assert_all_small(gradcheck.check_layer(mg.Maxout(5), arr(separated_pieces(rng, 4, 3, 5))))
+
+
+def test_maxout_after_dense(rng):
+    """A maxout layer of the PacGAN critic (a Dense computing 3 units x 5 pieces)."""
+    net = mg.Sequential(mg.Dense(4, 15, rng=0, dtype=F64), mg.Maxout(5),
+                        mg.Dense(3, 1, rng=1, dtype=F64))
+    x = rng.standard_normal((6, 4))
+    pieces = np.sort(host_of(net[0].forward(arr(x))).reshape(6, 3, 5), axis=2)
+    assert (pieces[..., -1] - pieces[..., -2]).min() > 1e-3     # off the kinks (fixed seed)
+    assert_all_small(gradcheck.check_layer(net, arr(x)))
+
+
+def test_maxout_ties_go_to_the_first_piece():
+    layer = mg.Maxout(3)
+    x = arr(np.array([[1.0, 2.0, 2.0, 5.0, 5.0, 5.0]]))
+    np.testing.assert_array_equal(host_of(layer.forward(x)), [[2.0, 5.0]])
+    dx = host_of(layer.backward(arr(np.array([[10.0, 20.0]]))))
+    np.testing.assert_array_equal(dx, [[0.0, 10.0, 0.0, 20.0, 0.0, 0.0]])
+
+
+def test_maxout_refuses_a_width_that_does_not_split():
+    with pytest.raises(ValueError, match=r"Maxout\(5\): expected input of shape \(N, F\*5\), "
+                                         r"got \(2, 7\)"):
+        mg.Maxout(5).forward(arr(np.zeros((2, 7))))
+
+
+def host_of(a):
+    from minigan import backend
+    return backend.to_numpy(a)

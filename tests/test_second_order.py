@@ -102,3 +102,11 @@ def test_layers_without_a_tangent_pass_refuse(layer):
     name = "BatchNorm" if isinstance(D[1], mg.BatchNorm) else "Dropout"
     with pytest.raises(NotImplementedError, match=f"{name}.*no tangent pass.*WGAN-GP"):
         gradient_penalty(D, arr(np.ones((2, 3))))
+
+
+def test_maxout_tangent_pass_matches_finite_differences(rng):
+    from .test_gradcheck_layers import separated_pieces
+    x = separated_pieces(rng, 4, 2, 3)
+    errors = gradcheck.check_tangent(mg.Maxout(3), arr(x), arr(rng.standard_normal(x.shape)))
+    record_gradcheck(errors)
+    assert max(errors.values()) < 1e-7, errors

@@ -21,6 +21,7 @@ from .conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .losses import bce, bce_with_logits, mse, softmax_cross_entropy
+from .maxout import maxout_backward, maxout_forward, maxout_tangent
 from .spectral_norm import spectral_norm_backward, spectral_norm_forward
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "sigmoid_forward", "sigmoid_backward",
     "batchnorm_forward", "batchnorm_backward",
     "dropout_forward", "dropout_backward",
+    "maxout_forward", "maxout_backward", "maxout_tangent",
     "bce_with_logits", "bce", "mse", "softmax_cross_entropy",
     "spectral_norm_forward", "spectral_norm_backward",
 ]

@@ -18,6 +18,11 @@
     Weights N(0, 0.02), BatchNorm gamma N(1, 0.02), beta 0 (Radford et al. 2016).
 ``toy``
     For 2D mixtures: G z(2) -> 128 -> 128 -> 2 and D 2 -> 128 -> 128 -> 1 with ReLU.
+``pacgan-mlp``
+    The 2D mixtures' model of the PacGAN paper (Lin et al. 2018, the authors'
+    ``synthetic_data_experiments``): G z(2) -> 4 x [400 (no bias) -> BatchNorm
+    (momentum 0.05) -> ReLU] -> 2; D 3 maxout layers of 200 units with 5 pieces
+    each -> 1 logit. Weights N(0, 0.02), biases 0.
 
 Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
@@ -36,11 +41,12 @@ import numpy as np
 
 from .. import init
 from ..layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, LeakyReLU,
-                      ReLU, Reshape, Sequential, Tanh)
+                      Maxout, ReLU, Reshape, Sequential, Tanh)
 from ..layers.base import as_rng
 
 IMAGE_SIZES = {28: 2, 32: 2, 64: 3}       # image size -> number of 2x upsamplings
-MODELS = ("mlp", "dcgan", "toy")
+MODELS = ("mlp", "dcgan", "toy", "pacgan-mlp")
+POINT_MODELS = ("toy", "pacgan-mlp")      # the models of the 2D mixtures
 
 
 def _check_image(image_size, channels):
@@ -119,9 +125,28 @@ def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, n_classes=0, pack
     return G, D
 
 
+def pacgan_mlp(latent_dim=2, hidden=400, d_hidden=200, pieces=5, rng=0, dtype=np.float32,
+               n_classes=0, pack=1, codes=0):
+    """The PacGAN paper's 2D model (see the module docstring). Returns ``(G, D)``."""
+    rng = as_rng(rng)
+    kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
+    g, width = [], latent_dim + n_classes + codes
+    for _ in range(4):
+        g += [Dense(width, hidden, bias=False, **kw), BatchNorm(hidden, momentum=0.05,
+                                                                dtype=dtype), ReLU()]
+        width = hidden
+    g += [Dense(hidden, 2, **kw)]
+    d, width = [], (2 + n_classes) * pack
+    for _ in range(3):
+        d += [Dense(width, d_hidden * pieces, **kw), Maxout(pieces)]
+        width = d_hidden
+    d += [Dense(d_hidden, 1 + codes, **kw)]
+    return Sequential(*g), Sequential(*d)
+
+
 def build(name, **kwargs):
     """``build("dcgan", image_size=32, channels=3)`` -> ``(G, D)``."""
-    builders = {"mlp": mlp_gan, "dcgan": dcgan, "toy": toy_gan}
+    builders = {"mlp": mlp_gan, "dcgan": dcgan, "toy": toy_gan, "pacgan-mlp": pacgan_mlp}
     if name not in builders:
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
     return builders[name](**kwargs)

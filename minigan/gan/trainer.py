@@ -63,6 +63,18 @@ CLASSIC = dict(optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, cl
                gp_weight=0.0)
 
 
+def model_defaults(model, pack=1):
+    """The settings ``minigan train`` gives a model unless told otherwise: the
+    toy GAN's, and the PacGAN paper's for pacgan-mlp (Adam 1e-4, beta1 0.8,
+    400 epochs, batches of 100 packs, no EMA; scored every 10 epochs)."""
+    if model == "toy":
+        return dict(epochs=30, batch_size=256, ema=0.0)
+    if model == "pacgan-mlp":
+        return dict(epochs=400, batch_size=100 * pack, ema=0.0, lr=1e-4, beta1=0.8,
+                    eval_every=10)
+    return {}
+
+
 class TrainingDiverged(RuntimeError):
     """A loss or D output became NaN or infinite."""
 
@@ -157,12 +169,12 @@ class Config:
             raise ValueError(f"unknown dataset {self.dataset!r}: expected one of "
                              f"{', '.join(DATASETS)}")
         toy_data = self.dataset in data.datasets.TOYS
-        if toy_data != (self.model == "toy"):
+        if toy_data != (self.model in models.POINT_MODELS):
             raise ValueError(f"model {self.model!r} does not fit dataset {self.dataset!r}: the "
-                             f"2D datasets (ring, grid) go with the toy model, images with "
-                             f"mlp or dcgan")
-        if self.model == "toy":
-            self.latent_dim = 2                      # the toy GAN's noise is 2D
+                             f"2D datasets (ring, grid) go with the toy and pacgan-mlp models, "
+                             f"images with mlp or dcgan")
+        if self.model in models.POINT_MODELS:
+            self.latent_dim = 2                      # the 2D models' noise is 2D
         objectives.check(self.loss)
         defaults = OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)
         if self.model == "toy" and self.loss == "wgan-gp":
@@ -301,7 +313,8 @@ def load_training_data(cfg, log=print):
     points; and their labels (int64) where the dataset has them, else None."""
     labels = None
     if cfg.dataset in data.datasets.TOYS:
-        n = cfg.limit or 50_000
+        # the PacGAN paper's 100,000 examples of m packed points; 50,000 points otherwise
+        n = cfg.limit or (100_000 * cfg.pack if cfg.model == "pacgan-mlp" else 50_000)
         return data.sample_mixture(cfg.dataset, n, np.random.default_rng([cfg.seed, 7])), None
     if cfg.dataset == "mnist":
         images, labels = data.load_mnist("test")
@@ -323,9 +336,9 @@ def load_training_data(cfg, log=print):
 def build_models(cfg, generator_only=False):
     """``(G, D)`` for the config: the model, conditioned and packed as asked;
     D spectrally normalized if asked, without Dropout under a gradient penalty."""
-    if cfg.model == "toy":
-        G, D = models.toy_gan(rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack,
-                              codes=cfg.codes)
+    if cfg.model in models.POINT_MODELS:
+        G, D = models.build(cfg.model, rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack,
+                            codes=cfg.codes)
     else:
         kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
                   rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
@@ -353,7 +366,7 @@ class Trainer:
         self.cfg = cfg.validate()
         self.log = log
         backend.set_backend(cfg.backend)
-        self.points = cfg.model == "toy"
+        self.points = cfg.model in models.POINT_MODELS
         self.cluster_sizes = None
         self.claimed_folder = False      # fit() may write into cfg.out (see claim_folder)
         if sampling_only is not None:

@@ -5,7 +5,7 @@ See :mod:`minigan.layers.base` for the contract every layer keeps
 changes a weight, ``param_grads=False`` for frozen passes, ``state_dict``).
 """
 
-from .activations import LeakyReLU, ReLU, Sigmoid, Tanh
+from .activations import LeakyReLU, Maxout, ReLU, Sigmoid, Tanh
 from .affine import apply_spectral_norm, spectral_norm
 from .base import Layer
 from .conv import Conv2D, ConvTranspose2D
@@ -15,5 +15,5 @@ from .sequential import Sequential
 from .shape import Flatten, Reshape
 
 __all__ = ["Layer", "Dense", "Conv2D", "ConvTranspose2D", "BatchNorm", "Dropout", "ReLU",
-           "LeakyReLU", "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential",
+           "LeakyReLU", "Maxout", "Tanh", "Sigmoid", "Reshape", "Flatten", "Sequential",
            "spectral_norm", "apply_spectral_norm"]

@@ -102,3 +102,46 @@ class Sigmoid(_Activation):
 
     def __repr__(self):
         return "Sigmoid()"
+
+
+class Maxout(Layer):
+    """``max`` over ``pieces`` contiguous inputs per unit: (N, F*pieces) -> (N, F)
+    (maths in ``functional/maxout.py``). Put a ``Dense(in, F*pieces)`` in front
+    of it for a maxout layer of F units. Piecewise linear, so its tangent pass
+    routes the direction like the gradient (no curvature term)."""
+
+    def __init__(self, pieces):
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"Maxout: expected pieces >= 1, got {pieces}")
+        self.pieces = pieces
+        self.cache = None
+
+    def forward(self, x):
+        shape = self.check_input(x, (None, None))
+        if shape[1] % self.pieces:
+            raise ValueError(f"{self!r}: expected input of shape (N, F*{self.pieces}), got "
+                             f"{shape}")
+        y, self.cache = F.maxout_forward(x, self.pieces)
+        return self.keep_output(y)
+
+    def backward(self, dy, param_grads=True, input_grad=True):
+        self.check_backward(dy)
+        cache, self.cache = self.cache, None
+        return F.maxout_backward(dy, cache) if input_grad else None
+
+    def jvp_forward(self, x, xt):
+        y = self.forward(x)
+        return y, F.maxout_tangent(xt, self.cache)
+
+    def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
+        self.check_backward(dyt)
+        if dy is not None:
+            self.check_backward(dy)
+        cache, self.cache = self.cache, None
+        dx = None if dy is None else F.maxout_backward(dy, cache)
+        return dx, F.maxout_backward(dyt, cache)
+
+    def __repr__(self):
+        return f"Maxout({self.pieces})"
+

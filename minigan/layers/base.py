@@ -104,8 +104,8 @@ class Layer:
         raise NotImplementedError(
             f"{self!r} has no tangent pass (second-order backward), so it cannot be in a "
             f"network whose input gradient is penalized (WGAN-GP); the layers that have one "
-            f"are Dense, Conv2D, ConvTranspose2D, ReLU, LeakyReLU, Tanh, Sigmoid, Reshape, "
-            f"Flatten and Sequential")
+            f"are Dense, Conv2D, ConvTranspose2D, ReLU, LeakyReLU, Maxout, Tanh, Sigmoid, "
+            f"Reshape, Flatten and Sequential")
 
     def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
         """Backward pass of :meth:`jvp_forward`: returns ``(dx, dxt)``."""

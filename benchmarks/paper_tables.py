@@ -1,0 +1,150 @@
+"""PacGAN's Table 1, reproduced: GAN and PacGAN2-4 on the ring and the grid.
+
+    python benchmarks/paper_tables.py --json benchmarks/results/pacgan-table1.json \\
+        --figure benchmarks/results/pacgan-table1.png          # the paper's 400 epochs
+    python benchmarks/paper_tables.py --epochs 50 --trials 3   # shorter, stated in the table
+    python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
+
+Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
+(the paper's model and settings: see ``minigan/gan/models.py``), scored as
+``minigan evaluate`` scores it: PacGAN's metrics on 5,000 samples (modes
+captured, the share of high-quality samples within 3 standard deviations of
+a mode, the reverse KL of the mode histogram). Runs go to processes of one
+thread each, ``--workers`` at a time. The table gives mean ± standard error
+over the trials beside the paper's figures, and ``--figure`` draws one
+trial's samples per row next to the real mixture.
+
+The paper's numbers: Lin, Khetan, Fanti & Oh, "PacGAN: The power of two
+samples in generative adversarial networks", NeurIPS 2018, Table 1 (mean ±
+standard error over 10 trials; the authors' repository fjxmlzn/PacGAN,
+``synthetic_data_experiments/results/Table1.png``).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from variants import KEYS, one_run  # noqa: E402
+
+ROWS = {"GAN": 1, "PacGAN2": 2, "PacGAN3": 3, "PacGAN4": 4}
+# (modes, its s.e.), (high-quality %, s.e.), (reverse KL, s.e.)
+PAPER = {
+    ("ring", "GAN"): ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
+    ("ring", "PacGAN2"): ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+    ("ring", "PacGAN3"): ((7.8, 0.1), (97.7, 0.3), (0.10, 0.02)),
+    ("ring", "PacGAN4"): ((7.8, 0.1), (95.9, 1.4), (0.07, 0.02)),
+    ("grid", "GAN"): ((17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
+    ("grid", "PacGAN2"): ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
+    ("grid", "PacGAN3"): ((24.6, 0.4), (94.2, 0.4), (0.06, 0.02)),
+    ("grid", "PacGAN4"): ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
+}
+
+
+def mean_se(values):
+    import numpy as np
+    v = np.asarray(values, np.float64)
+    se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
+    return v.mean(), se
+
+
+def table(rows, epochs):
+    lines = ["| row | data | modes | paper | high quality | paper | reverse KL | paper | "
+             "trials x epochs |", "| --- " * 9 + "|"]
+    for dataset in ("ring", "grid"):
+        for name in ROWS:
+            rs = [r for r in rows if r["variant"] == name and r["dataset"] == dataset]
+            if not rs:
+                continue
+            ours = [mean_se([r[k] * (100 if k == "high_quality_share" else 1) for r in rs])
+                    for k in KEYS]
+            cells = []
+            for (m, se), (pm, pse) in zip(ours, PAPER[(dataset, name)]):
+                cells += [f"{m:.2f} ± {se:.2f}", f"{pm} ± {pse}"]
+            cells[2] += " %"
+            cells[3] += " %"
+            lines.append(f"| {name} | {dataset} | " + " | ".join(cells) +
+                         f" | {len(rs)} x {epochs} |")
+    return "\n".join(lines)
+
+
+def figure(path, rows, out):
+    """One trial's samples per row beside the real mixture."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from minigan import backend, data
+    from minigan.gan import Trainer
+    datasets = [d for d in ("ring", "grid") if any(r["dataset"] == d for r in rows)]
+    names = [n for n in ROWS if any(r["variant"] == n for r in rows)]
+    fig, axes = plt.subplots(len(datasets), len(names) + 1, squeeze=False,
+                             figsize=(2.4 * (len(names) + 1), 2.4 * len(datasets)))
+    for i, d in enumerate(datasets):
+        lim = 1.5 if d == "ring" else 6
+        real = data.sample_mixture(d, 2500, np.random.default_rng(0))
+        panels = [("real", real)]
+        for name in names:
+            r = min((r for r in rows if r["variant"] == name and r["dataset"] == d),
+                    key=lambda r: r["seed"])
+            t = Trainer.from_checkpoint(os.path.join(r["out"], "checkpoint.npz"),
+                                        log=lambda *a: None, sampling_only=True)
+            z = np.random.default_rng(1).standard_normal((2500, 2)).astype(np.float32)
+            panels.append((f"{name}, seed {r['seed']}",
+                           backend.to_numpy(t.sample(backend.asarray(z)))))
+        for ax, (title, pts) in zip(axes[i], panels):
+            ax.scatter(pts[:, 0], pts[:, 1], s=1, alpha=0.4)
+            ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal")
+            ax.set_title(f"{d}: {title}", fontsize=8)
+            ax.set_xticks([]), ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--trials", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=400, help="the paper's 400 by default")
+    p.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    p.add_argument("--datasets", nargs="+", choices=("ring", "grid"), default=["ring", "grid"])
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out", default="runs/paper-tables")
+    p.add_argument("--json", help="write the rows here")
+    p.add_argument("--figure", help="write the samples figure here (PNG)")
+    p.add_argument("--quick", action="store_true",
+                   help="one trial of GAN and PacGAN2 on the ring, 1 epoch of 2,000 points")
+    args = p.parse_args()
+    extra = []
+    if args.quick:
+        args.trials, args.epochs, args.rows, args.datasets = 1, 1, ["GAN", "PacGAN2"], ["ring"]
+        extra = ["--limit", "2000", "--eval-every", "0"]
+    jobs = []
+    for d in args.datasets:
+        for name in args.rows:
+            for s in range(args.trials):
+                out = os.path.join(args.out, f"{d}-{name.lower()}-{s}")
+                flags = ["--model", "pacgan-mlp", "--pack", str(ROWS[name]), *extra]
+                jobs.append((name, d, s, out, False, flags, args.epochs))
+    from multiprocessing import get_context
+    rows = []
+    with get_context("spawn").Pool(args.workers) as pool:
+        for job, r in zip(jobs, pool.imap(one_run, jobs)):
+            r["out"] = job[3]
+            rows.append(r)
+            print(f"{r['dataset']} {r['variant']} seed {r['seed']}: "
+                  + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS) + f" ({r['seconds']:.0f} s)",
+                  flush=True)
+    print(table(rows, args.epochs))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"epochs": args.epochs, "rows": rows, "paper": {
+                f"{d} {n}": v for (d, n), v in PAPER.items()}}, f, indent=1)
+    if args.figure:
+        figure(args.figure, rows, args.out)
+        print(f"wrote {args.figure}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""benchmarks/paper_tables.py regenerates PacGAN's Table 1 beside the paper's
+numbers; --quick runs one tiny trial of two rows, which must go through the
+whole path: training, scoring, the table and the figure."""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_quick_run_makes_the_table_and_the_figure(tmp_path):
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
+         "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"), "--figure",
+         str(tmp_path / "t.png")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "| GAN | ring |" in out.stdout and "6.3 ± 0.5" in out.stdout   # the paper's cell
+    result = json.loads((tmp_path / "t.json").read_text())
+    assert [(r["variant"], r["dataset"]) for r in result["rows"]] == [("GAN", "ring"),
+                                                                       ("PacGAN2", "ring")]
+    assert "--pack 2" in result["rows"][1]["command"]
+    assert (tmp_path / "t.png").stat().st_size > 10_000
