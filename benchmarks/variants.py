@@ -79,7 +79,11 @@ def one_run(job):
     scores = Evaluator(dataset if toy else "images", 5000, 0).score(trainer.sample,
                                                                    trainer.cfg.latent_dim)
     return {"variant": name, "dataset": dataset, "seed": seed,
-            "seconds": None if score_only else seconds, "command": "minigan " + " ".join(argv),
+            "seconds": None if score_only else seconds,
+            # the command as documented (output under runs/variants), whatever --out was
+            "command": "minigan " + " ".join(os.path.join("runs", "variants",
+                                                           os.path.basename(a)) if a == out else a
+                                              for a in argv),
             **{k: float(scores[k]) for k in (KEYS if toy else IMAGE_KEYS)}}
 
 

@@ -53,4 +53,4 @@ def sigmoid_backward(dy, y):
 
 
 __all__ = ["leaky_relu_forward", "leaky_relu_backward", "tanh_forward",
-           "tanh_backward", "sigmoid_forward", "sigmoid_backward", "np"]
+           "tanh_backward", "sigmoid_forward", "sigmoid_backward"]
