@@ -188,10 +188,27 @@ def test_adam_spec(n, dtype, step, wd, scale, seed):
         close(a, w, dtype)
 
 
+@given(st.integers(1, 5), st.integers(1, 5), st.integers(1, 6), dtypes, st.booleans(),
+       st.integers(0, 2**31 - 1))
+def test_maxout_specs(N, F, K, dtype, ties, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.integers(0, 3, (N, F * K)) if ties else rng.standard_normal((N, F * K)))
+    x = x.astype(dtype)
+    y, winner = np.full((N, F), np.nan, dtype), np.full((N, F), -1, np.int64)
+    cuda_host.run(cupy_gpu.MAXOUT_FORWARD, [x, K, y, winner], y.size)
+    want_y, want_winner = reference.maxout_forward(x, K)
+    np.testing.assert_array_equal(y, want_y)
+    np.testing.assert_array_equal(winner, want_winner)
+    dy = rng.standard_normal((N, F)).astype(dtype)
+    dx = np.full((N, F * K), np.nan, dtype)
+    cuda_host.run(cupy_gpu.MAXOUT_BACKWARD, [dy, winner, K, dx], dx.size)
+    np.testing.assert_array_equal(dx, reference.maxout_backward(dy, want_winner, K))
+
+
 def test_every_custom_kernel_has_a_test_here():
     tested = {"minigan_im2col", "minigan_col2im", "minigan_bias_act", "minigan_leaky_backward",
               "minigan_bn_apply", "minigan_bn_backward", "minigan_dropout", "minigan_bce",
-              "minigan_adam"}
+              "minigan_adam", "minigan_maxout_forward", "minigan_maxout_backward"}
     assert {s.name for s in cupy_gpu.SPECS} == tested
 
 

@@ -190,6 +190,24 @@ def test_dropout(fast, shape, dtype, p, key, seed):
         np.testing.assert_array_equal(backend.to_numpy(got), want)
 
 
+@given(st.integers(1, 6), st.integers(1, 5), st.integers(1, 6), dtypes, st.booleans(),
+       st.integers(0, 2**31 - 1))
+def test_maxout(fast, N, F, K, dtype, ties, seed):
+    """Forward and backward, exactly (no arithmetic), with tied pieces drawn
+    often (small integers) so that the first-wins rule is compared too."""
+    mod, dev = fast
+    rng = np.random.default_rng(seed)
+    x = (rng.integers(0, 3, (N, F * K)) if ties else rng.standard_normal((N, F * K)))
+    x = x.astype(dtype)
+    dy = rng.standard_normal((N, F)).astype(dtype)
+    y, winner = mod.maxout_forward(dev(x), K)
+    want_y, want_winner = reference.maxout_forward(x, K)
+    np.testing.assert_array_equal(backend.to_numpy(y), want_y)
+    np.testing.assert_array_equal(backend.to_numpy(winner), want_winner)
+    np.testing.assert_array_equal(backend.to_numpy(mod.maxout_backward(dev(dy), winner, K)),
+                                  reference.maxout_backward(dy, want_winner, K))
+
+
 def test_the_dropout_generator_is_splitmix64():
     """SplitMix64 from seed 1234567 (the sequence of its authors' reference
     implementation, whose first output is 6457827717110365317), and uniform
@@ -300,6 +318,9 @@ def z(*shape):
     (lambda m, d: m.im2col(d(z(1, 1, 2, 2)), 5, 5, 1, 0),
      r"im2col: a 5x5 kernel does not fit"),
     (lambda m, d: m.batch_first(d(z(3, 10)), 4), r"batch_first: 10 columns do not split"),
+    (lambda m, d: m.maxout_forward(d(z(2, 7)), 5), r"maxout_forward: 7 features do not split"),
+    (lambda m, d: m.maxout_backward(d(z(2, 3)), d(np.zeros((2, 4), np.int64)), 5),
+     r"maxout_backward: expected winner of shape \(2, 3\)"),
 ])
 def test_kernels_check_sizes_before_indexing(impl, call, message):
     """A size that does not match is an error, never a read past an array's end."""

@@ -114,3 +114,17 @@ def bce_with_logits(x, t):
 
 def adam_update(p, g, m, v):
     shapes("adam_update", p=p, g=g, m=m, v=v)
+
+
+def maxout_forward(x, pieces):
+    rank("maxout_forward", "x", x, 2)
+    if pieces < 1 or x.shape[1] % pieces:
+        raise ValueError(f"kernel maxout_forward: {x.shape[1]} features do not split into "
+                         f"units of {pieces} pieces")
+
+
+def maxout_backward(dy, winner, pieces):
+    rank("maxout_backward", "dy", dy, 2)
+    shapes("maxout_backward", dy=dy, winner=winner)
+    if pieces < 1:
+        raise ValueError(f"kernel maxout_backward: expected pieces >= 1, got {pieces}")

@@ -19,6 +19,7 @@ bn_backward     one input gradient (the two channel sums come from reductions)
 dropout         one output and its mask value, its uniform drawn in the thread
 bce             one loss term (float64) and one logit gradient
 adam            one parameter, its two moments updated in the same pass
+maxout          one unit's maximum and winning piece; backward, one input gradient
 ==============  =============================================================
 
 Each custom kernel's CUDA source is *data*: a :class:`KernelSpec` at module
@@ -169,7 +170,33 @@ ADAM = KernelSpec(
     p[i] = (T)((double)p[i] - lr * (mk / c1) / (sqrt(vk / c2) + eps));
     """)
 
-SPECS = (IM2COL, COL2IM, BIAS_ACT, LEAKY_BACKWARD, BN_APPLY, BN_BACKWARD, DROPOUT, BCE, ADAM)
+MAXOUT_FORWARD = KernelSpec(
+    "minigan_maxout_forward",
+    "raw T x, int32 K",
+    "raw T y, raw int64 winner",
+    """
+    // unit i = n*F + f reads its K contiguous pieces x[i*K .. i*K + K-1]
+    T best = x[i * K];
+    long long arg = 0;
+    for (int k = 1; k < K; ++k) {
+        if (x[i * K + k] > best) { best = x[i * K + k]; arg = k; }   // first tie wins
+    }
+    y[i] = best;
+    winner[i] = arg;
+    """)
+
+MAXOUT_BACKWARD = KernelSpec(
+    "minigan_maxout_backward",
+    "raw T dy, raw int64 winner, int32 K",
+    "raw T dx",
+    """
+    // input element i = unit*K + k gets the unit's gradient if piece k won
+    const long long unit = i / K, k = i % K;
+    dx[i] = winner[unit] == k ? dy[unit] : (T)0;
+    """)
+
+SPECS = (IM2COL, COL2IM, BIAS_ACT, LEAKY_BACKWARD, BN_APPLY, BN_BACKWARD, DROPOUT, BCE, ADAM,
+         MAXOUT_FORWARD, MAXOUT_BACKWARD)
 
 _compiled = {}
 
@@ -306,6 +333,26 @@ def dropout(x, p, key):
     _launch(DROPOUT, cp.ascontiguousarray(x), float(p), int(key),
             float(x.dtype.type(1 / (1 - p))), y, mask, size=y.size)
     return y, mask
+
+
+# ------------------------------------------------------------------- maxout
+
+def maxout_forward(x, pieces):
+    contract.maxout_forward(x, pieces)
+    cp = _cp()
+    y = cp.empty((x.shape[0], x.shape[1] // pieces), dtype=x.dtype)
+    winner = cp.empty(y.shape, dtype=cp.int64)
+    _launch(MAXOUT_FORWARD, cp.ascontiguousarray(x), pieces, y, winner, size=y.size)
+    return y, winner
+
+
+def maxout_backward(dy, winner, pieces):
+    contract.maxout_backward(dy, winner, pieces)
+    cp = _cp()
+    dx = cp.empty((dy.shape[0], dy.shape[1] * pieces), dtype=dy.dtype)
+    _launch(MAXOUT_BACKWARD, cp.ascontiguousarray(dy), cp.ascontiguousarray(winner), pieces, dx,
+            size=dx.size)
+    return dx
 
 
 # ------------------------------------------------------------------- losses

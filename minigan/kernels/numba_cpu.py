@@ -393,6 +393,48 @@ def dropout(x, p, key):
     return y, mask
 
 
+# ------------------------------------------------------------------- maxout
+
+
+@njit(cache=True, parallel=True)
+def _maxout_forward(x, K, y, winner):
+    N, F = y.shape
+    for n in prange(N):                      # one sample's units per iteration
+        for f in range(F):
+            best, arg = x[n, f * K], 0
+            for k in range(1, K):
+                if x[n, f * K + k] > best:       # strictly greater: the first tie wins
+                    best, arg = x[n, f * K + k], k
+            y[n, f] = best
+            winner[n, f] = arg
+
+
+def maxout_forward(x, pieces):
+    contract.maxout_forward(x, pieces)
+    N = x.shape[0]
+    y = np.empty((N, x.shape[1] // pieces), dtype=x.dtype)
+    winner = np.empty(y.shape, dtype=np.int64)
+    _maxout_forward(np.ascontiguousarray(x), pieces, y, winner)
+    return y, winner
+
+
+@njit(cache=True, parallel=True)
+def _maxout_backward(dy, winner, K, dx):
+    N, F = dy.shape
+    for n in prange(N):
+        for f in range(F):
+            for k in range(K):
+                dx[n, f * K + k] = dy[n, f] if winner[n, f] == k else 0
+
+
+def maxout_backward(dy, winner, pieces):
+    contract.maxout_backward(dy, winner, pieces)
+    N, F = dy.shape
+    dx = np.empty((N, F * pieces), dtype=dy.dtype)
+    _maxout_backward(np.ascontiguousarray(dy), np.ascontiguousarray(winner), pieces, dx)
+    return dx
+
+
 # ------------------------------------------------------------------- losses
 
 

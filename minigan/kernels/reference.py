@@ -28,7 +28,7 @@ from . import contract
 # dropout generator's helpers) are shared by all of them, not twinned.
 KERNELS = ("matmul", "channels_first", "batch_first", "im2col", "col2im", "bias_act_forward",
            "leaky_relu_backward", "channel_sum", "batchnorm_forward", "batchnorm_backward",
-           "dropout", "bce_with_logits", "adam_update")
+           "dropout", "maxout_forward", "maxout_backward", "bce_with_logits", "adam_update")
 
 
 def conv_output_size(H, K, stride, padding):
@@ -242,6 +242,29 @@ def dropout(x, p, key):
     u = dropout_uniform(key, x.size).reshape(x.shape)
     mask = (u >= p).astype(x.dtype) * x.dtype.type(1 / (1 - p))
     return x * mask, mask
+
+
+# ------------------------------------------------------------------- maxout
+
+def maxout_forward(x, pieces):
+    """Maxout of ``x`` (N, F*pieces): ``y[n, f] = max_k x[n, f*pieces + k]``.
+
+    Returns ``(y (N, F), winner (N, F) int64)``, ``winner`` the piece that
+    gave the maximum, the first of tied ones."""
+    contract.maxout_forward(x, pieces)
+    N = x.shape[0]
+    x3 = x.reshape(N, -1, pieces)
+    winner = x3.argmax(axis=2)
+    return np.take_along_axis(x3, winner[:, :, None], axis=2)[:, :, 0], winner
+
+
+def maxout_backward(dy, winner, pieces):
+    """``dx`` (N, F*pieces): ``dy[n, f]`` at the winning piece, 0 elsewhere."""
+    contract.maxout_backward(dy, winner, pieces)
+    N, F = dy.shape
+    dx = np.zeros((N, F, pieces), dtype=dy.dtype)
+    np.put_along_axis(dx, winner[:, :, None], dy[:, :, None], axis=2)
+    return dx.reshape(N, F * pieces)
 
 
 # ------------------------------------------------------------------- losses
