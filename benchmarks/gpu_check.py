@@ -12,8 +12,9 @@ order, it
    ``tests/test_kernels.py`` and, in full mode, the gradient checks), which
    on a GPU run there;
 3. checks every custom kernel (``kernels/cupy_gpu.py``'s specs) at the
-   DCGAN's shapes against a float64 host reference, each output filled with
-   NaN first so that an element no thread wrote shows;
+   DCGAN's shapes (maxout at the PacGAN critic's) against a float64 host
+   reference, each output filled with NaN first so that an element no thread
+   wrote shows;
 4. trains 5 steps of the DCGAN (Dropout in D, BatchNorm in G) on cupy and on
    numpy from one seed and compares the weights;
 5. times one DCGAN step at batch 64 and 256 on cupy against the same model
@@ -187,6 +188,18 @@ def kernel_checks(batch):
     wl, wdx = ref.bce_with_logits(xl.astype(np.float64), t.astype(np.float64))
     compare("bce (N,1)", dxl, wdx)
     check("kernel bce loss", abs(float(loss.sum()) / N - wl) <= 1e-12 * max(1, abs(wl)))
+    # maxout at the PacGAN critic's shape: 100 packs, 200 units x 5 pieces; exact
+    xm = rng.standard_normal((100, 1000)).astype(f32)
+    ym, wm = nan((100, 200)), cp.full((100, 200), -1, dtype=cp.int64)
+    g._launch(g.MAXOUT_FORWARD, cp.asarray(xm), 5, ym, wm, size=ym.size)
+    want_y, want_w = ref.maxout_forward(xm, 5)
+    dym = rng.standard_normal((100, 200)).astype(f32)
+    dxm = nan((100, 1000))
+    g._launch(g.MAXOUT_BACKWARD, cp.asarray(dym), wm, 5, dxm, size=dxm.size)
+    check("kernel maxout forward (100, 200x5), exact",
+          np.array_equal(cp.asnumpy(ym), want_y) and np.array_equal(cp.asnumpy(wm), want_w))
+    check("kernel maxout backward (100, 200x5), exact",
+          np.array_equal(cp.asnumpy(dxm), ref.maxout_backward(dym, want_w, 5)))
     n = 1_254_400
     pa, ga = rng.standard_normal(n).astype(f32), rng.standard_normal(n).astype(f32)
     ma, va = (0.1 * rng.standard_normal(n)).astype(f32), rng.uniform(0, .1, n).astype(f32)
