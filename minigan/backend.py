@@ -161,11 +161,9 @@ def fetch(values):
     most one transfer from the device for all of them."""
     values = list(values)
     on_device = [k for k, v in enumerate(values) if get_array_module(v) is not np]
-    out = [float(v) for v in values] if not on_device else list(values)
     if on_device:
         xp = get_array_module(values[on_device[0]])
         host = xp.stack([values[k].astype(xp.float64).reshape(()) for k in on_device]).get()
         for k, v in zip(on_device, host):
-            out[k] = float(v)
-        out = [float(v) for v in out]
-    return out
+            values[k] = v
+    return [float(v) for v in values]

@@ -61,19 +61,12 @@ def pytest_report_header(config):
 
 
 def _why_not(name):
+    """Why backend ``name`` cannot run here ("" when it can)."""
     try:
         with backend.use_backend(name):
             return ""
     except RuntimeError as e:
         return str(e)
-
-
-def _available(name):
-    try:
-        with backend.use_backend(name):
-            return True
-    except RuntimeError:
-        return False
 
 
 @pytest.fixture(autouse=True)
@@ -88,8 +81,9 @@ def _restore_backend():
 @pytest.fixture(params=list(backend.BACKENDS))
 def backend_name(request):
     name = request.param
-    if not _available(name):
-        pytest.skip(f"backend {name} cannot run here: {_why_not(name)}")
+    why = _why_not(name)
+    if why:
+        pytest.skip(f"backend {name} cannot run here: {why}")
     with backend.use_backend(name):
         yield name
 

@@ -369,6 +369,7 @@ class Trainer:
         self.points = cfg.model in models.POINT_MODELS
         self.cluster_sizes = None
         self.claimed_folder = False      # fit() may write into cfg.out (see claim_folder)
+        self._tb = None                  # the TensorBoard writer while fit() runs
         if sampling_only is not None:
             # a trainer that only samples (minigan sample / evaluate): no data,
             # what sampling needs comes from the checkpoint's metadata
@@ -754,7 +755,7 @@ class Trainer:
                             lim=1.5 if cfg.dataset == "ring" else 6)
         else:
             viz.save_grid(frame, out, nrow=self.grid_columns)
-            if getattr(self, "_tb", None) is not None:
+            if self._tb is not None:
                 self._tb.add_image("samples", viz.image_grid(out, self.grid_columns), self.step,
                                    dataformats="HWC")
         frames = sorted(os.path.join(paths["samples"], p) for p in os.listdir(paths["samples"])
@@ -763,7 +764,7 @@ class Trainer:
         self.plot_losses()
         if cfg.eval_every and epoch % cfg.eval_every == 0:
             row = self.evaluate_epoch(epoch)
-            if getattr(self, "_tb", None) is not None:
+            if self._tb is not None:
                 for k, v in row.items():
                     if k not in ("epoch", "step"):
                         self._tb.add_scalar(f"scores/{k}", float(v), self.step)

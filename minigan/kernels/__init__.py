@@ -12,9 +12,8 @@ cupy       ``kernels/cupy_gpu.py``     the same names, on the GPU
 =========  ==========================  ====================================
 
 Every implementation has the same function names and signatures (the tests
-check that each reference kernel has its own twin; ``cupy_gpu.py`` is not
-written yet, and ``set_backend("cupy")`` says so). Nothing else in minigan
-chooses an implementation.
+check that each kernel in ``reference.KERNELS`` has its own twin, with the
+same signature). Nothing else in minigan chooses an implementation.
 """
 
 import importlib
