@@ -98,10 +98,6 @@ def cmd_gradcheck(args):
     return 0 if worst <= 1e-6 else 1
 
 
-DIGITS = ("mnist", "mnist-full")
-DIGIT_CLUSTERS = 20
-
-
 # Config fields that `minigan train` sets from flags of the same name.
 TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", "lr", "beta1",
                "beta2", "loss", "label_smoothing", "ema", "seed", "backend", "image_size",
@@ -126,7 +122,8 @@ def _resume(args):
     """A trainer resumed from ``args.resume``; a flag that contradicts the
     checkpoint's settings is refused, naming both values."""
     from minigan import checkpoint
-    from minigan.gan.trainer import DATASET_ALIASES, Config, Trainer
+    from minigan.gan.config import DATASET_ALIASES, Config
+    from minigan.gan.trainer import Trainer
     _, meta = checkpoint.load(args.resume)
     saved = Config.from_dict(meta.get("config", {})).validate()
     given = _given_flags(args)
@@ -158,8 +155,22 @@ def _numba_cache_is_cold(name):
         return False
 
 
+def train_config(args):
+    """The run's :class:`~minigan.gan.config.Config`: the flags given, every
+    other setting the config's own default (so ``minigan train`` and
+    ``Config()`` train the same model)."""
+    from minigan.gan.config import Config
+    given = _given_flags(args)
+    if args.download:
+        given["download"] = True
+    if args.out or args.name:
+        given["out"] = args.out or os.path.join("runs", args.name)
+    return Config(**given).validate()
+
+
 def cmd_train(args):
-    from minigan.gan.trainer import Config, Trainer, check_folder
+    from minigan.gan.run_files import check_folder
+    from minigan.gan.trainer import Trainer
     if args.resume:
         trainer = _resume(args)
         print(f"resumed {args.resume} at step {trainer.step} (epoch {trainer.epoch})")
@@ -169,25 +180,7 @@ def cmd_train(args):
                   f"with --epochs N)")
             return 0
     else:
-        from minigan.gan.models import POINT_MODELS
-        from minigan.gan.trainer import model_defaults
-        model = args.model or "dcgan"
-        dataset = args.dataset or ("ring" if model in POINT_MODELS else "mnist")
-        given = _given_flags(args)
-        given.pop("model", None)
-        given.pop("dataset", None)
-        given.update(spectral_norm=args.spectral_norm, conditional=args.conditional,
-                     tensorboard=args.tensorboard)
-        given = {**model_defaults(model, args.pack or 1), **given}
-        if args.conditional:
-            given = {"samples": 100, **given}       # a 10 x 10 grid, one row per class
-        elif model == "dcgan" and dataset in DIGITS and not args.codes:
-            # the DCGAN on the digits draws from 20 k-means clusters unless told
-            # otherwise (--clusters 0: the plain DCGAN); see the README
-            given = {"clusters": DIGIT_CLUSTERS, **given}
-        cfg = Config(model=model, dataset=dataset, download=args.download,
-                     out=args.out or os.path.join("runs", args.name or f"{model}-{dataset}"),
-                     **given).validate()
+        cfg = train_config(args)
         check_folder(cfg.out, args.overwrite)    # another run there: refused before any work
         trainer = Trainer(cfg)
     cfg = trainer.cfg
@@ -280,6 +273,7 @@ def _all_of(args, flag, K, lacks, trained_with):
 
 
 def cmd_evaluate(args):
+    from minigan.gan import run_files
     from minigan.metrics.evaluate import Evaluator
     if args.n < 2:
         raise ValueError(f"--n must be at least 2 (the scores compare distributions), got "
@@ -309,7 +303,7 @@ def cmd_evaluate(args):
     for title, what, K in (("InfoGAN code", "code", cfg.codes),
                            ("cluster", "cluster", cfg.clusters)):
         if K and not trainer.points:
-            pure = trainer.purity(ev, what)
+            pure = run_files.purity(trainer, ev, what)
             print(f"  {title}: share of each {what}'s samples in its majority digit "
                   f"({args.n // K} per {what}): mean {pure['code_purity']:.4f}, "
                   f"{pure['code_classes']} distinct digits")
@@ -321,7 +315,10 @@ def cmd_evaluate(args):
 def build_parser():
     from minigan.gan.models import MODELS
     from minigan.gan.objectives import OBJECTIVES
-    from minigan.gan.trainer import DATASET_ALIASES, DATASETS
+    from minigan.gan.config import DATASET_ALIASES, DATASETS, MODEL_DEFAULTS
+
+    def per_model(key, note=""):
+        return "default: " + ", ".join(f"{m} {d[key]}" for m, d in MODEL_DEFAULTS.items()) + note
     parser = _Parser(prog="minigan", description="GANs from scratch: NumPy, Numba, CuPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -337,11 +334,13 @@ def build_parser():
     p.add_argument("--data-dir", help="folder of Fashion-MNIST files or of your own images")
     p.add_argument("--download", action="store_true", help="allow downloading the data set")
     p.add_argument("--limit", type=int, help="use only the first N samples")
-    p.add_argument("--epochs", type=int, help="default 12 (toy: 30)")
-    p.add_argument("--batch-size", type=int, help="default 32 (toy: 256)")
+    p.add_argument("--epochs", type=int, help=per_model("epochs"))
+    p.add_argument("--batch-size", type=int,
+                   help=per_model("batch_size", " (pacgan-mlp: 100 packs of --pack samples)"))
     p.add_argument("--lr", type=float,
-                   help="learning rate; default 2e-4 (wgan: 5e-5 RMSprop, wgan-gp: 1e-4)")
-    p.add_argument("--beta1", type=float, help="Adam beta1, default 0.5")
+                   help="learning rate; default 2e-4 (wgan: 5e-5 RMSprop, wgan-gp and "
+                        "pacgan-mlp: 1e-4)")
+    p.add_argument("--beta1", type=float, help="Adam beta1, default 0.5 (pacgan-mlp: 0.8)")
     p.add_argument("--beta2", type=float, help="Adam beta2, default 0.999 (wgan-gp: 0.9)")
     p.add_argument("--loss", choices=OBJECTIVES,
                    help="default non-saturating; wgan (weight clipping, RMSprop), wgan-gp "
@@ -356,8 +355,9 @@ def build_parser():
     p.add_argument("--width", type=int,
                    help="dcgan: channels of D's first conv, G's last block (default 64)")
     p.add_argument("--dropout", type=float,
-                   help="dcgan: Dropout rate after D's conv blocks (default 0; the TensorFlow "
-                        "tutorial's model has 0.3)")
+                   help="dcgan: Dropout rate after D's conv blocks (default 0.3, the "
+                        "TensorFlow tutorial's, with clusters as in the default model; 0 "
+                        "without clusters or with a gradient penalty)")
     p.add_argument("--conditional", action="store_true",
                    help="class-conditional GAN on the dataset's labels (mnist, fashion)")
     p.add_argument("--codes", type=int, metavar="K",
@@ -385,7 +385,7 @@ def build_parser():
                    help="also write TensorBoard logs to OUT/tb (needs pip install "
                         "'minigan[tensorboard]')")
     p.add_argument("--ema", type=float,
-                   help="EMA decay of G's weights for samples; default 0.995 (toy: 0), 0 = off")
+                   help="EMA decay of G's weights for samples, 0 = off; " + per_model("ema"))
     p.add_argument("--seed", type=int, help="default 0")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"], help="default numba")
     p.add_argument("--image-size", type=int, choices=[28, 32, 64], help="default 28")

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from minigan import checkpoint
+from minigan.gan import run_files
 from minigan.gan import trainer as trainer_module
+from minigan.gan.config import Config
 from minigan.gan.trainer import Trainer
 
 from .test_cli import run
@@ -72,9 +74,9 @@ def test_overwrite_clears_the_old_run_first(tmp_path, capsys):
 
 
 def test_the_library_refuses_too(done_run):
-    cfg = trainer_module.Config(model="mlp", limit=32, batch_size=16, epochs=1, out=done_run,
+    cfg = Config(model="mlp", limit=32, batch_size=16, epochs=1, out=done_run,
                                 backend="numpy", eval_every=0)
-    with pytest.raises(trainer_module.RunExists, match="already holds a run"):
+    with pytest.raises(run_files.RunExists, match="already holds a run"):
         Trainer(cfg).fit(progress=False)
 
 
@@ -192,7 +194,7 @@ def test_a_clustered_run_samples_and_evaluates_without_its_training_data(tmp_pat
 
 
 def test_the_log_has_a_row_on_disk_for_every_step(tmp_path, monkeypatch):
-    cfg = trainer_module.Config(model="mlp", limit=48, batch_size=16, epochs=1,
+    cfg = Config(model="mlp", limit=48, batch_size=16, epochs=1,
                                 out=str(tmp_path / "run"), backend="numpy", eval_every=0)
     t = Trainer(cfg)
     seen = []

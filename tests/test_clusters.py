@@ -169,7 +169,8 @@ def test_minigan_train_clusters_the_digits_by_default(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("settings, dropout", [
-    (dict(), 0.0),                                   # the plain DCGAN: no Dropout in D
+    (dict(), 0.3),                                   # the default model: clustered
+    (dict(clusters=0), 0.0),                         # the plain DCGAN: no Dropout in D
     (dict(clusters=20), 0.3),                        # clustered: the tutorial's Dropout
     (dict(clusters=20, dropout=0.0), 0.0),           # unless told otherwise
     (dict(clusters=20, loss="wgan-gp"), 0.0),        # a penalized critic has none

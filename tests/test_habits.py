@@ -24,21 +24,21 @@ def cfg(tmp_path, **kw):
 
 def test_noisy_targets_have_the_stated_form(tmp_path):
     t = Trainer(cfg(tmp_path, label_noise=0.2, label_smoothing=0.1, batch_size=64))
-    real, fake = (np.asarray(a) for a in t._targets(step=3, k=0))
+    real, fake = (np.asarray(a) for a in t.random.targets(step=3, k=0))
     assert real.shape == fake.shape == (64, 1)
     assert (real >= 0.7).all() and (real <= 0.9).all() and real.std() > 0.03   # 1 - s - A*u
     assert (fake >= 0).all() and (fake <= 0.2).all() and fake.std() > 0.03     # A*v
     again = Trainer(cfg(tmp_path, label_noise=0.2, label_smoothing=0.1, batch_size=64))
-    np.testing.assert_array_equal(np.asarray(again._targets(3, 0)[0]), real)   # seed and step
-    assert not np.array_equal(np.asarray(again._targets(4, 0)[0]), real)
-    assert Trainer(cfg(tmp_path))._targets(3, 0) is None                      # off: no arrays
+    np.testing.assert_array_equal(np.asarray(again.random.targets(3, 0)[0]), real)   # seed and step
+    assert not np.array_equal(np.asarray(again.random.targets(4, 0)[0]), real)
+    assert Trainer(cfg(tmp_path)).random.targets(3, 0) is None                      # off: no arrays
 
 
 def test_flipped_targets_swap_a_share_of_them(tmp_path):
     t = Trainer(cfg(tmp_path, label_flip=0.25, batch_size=64))
     flipped = []
     for step in range(40):
-        real, fake = (np.asarray(a)[:, 0] for a in t._targets(step, 0))
+        real, fake = (np.asarray(a)[:, 0] for a in t.random.targets(step, 0))
         assert set(np.unique(real)) <= {0.0, 1.0} and set(np.unique(fake)) <= {0.0, 1.0}
         flipped += [(real == 0).mean(), (fake == 1).mean()]
     assert np.mean(flipped) == pytest.approx(0.25, abs=0.03)       # 5,120 draws: sd 0.006
@@ -46,7 +46,7 @@ def test_flipped_targets_swap_a_share_of_them(tmp_path):
 
 def test_packed_targets_are_one_per_d_output(tmp_path):
     t = Trainer(cfg(tmp_path, label_noise=0.1, pack=2))
-    assert np.asarray(t._targets(0, 0)[0]).shape == (16, 1)
+    assert np.asarray(t.random.targets(0, 0)[0]).shape == (16, 1)
 
 
 @pytest.mark.parametrize("which", ["real", "fake"])
@@ -74,9 +74,9 @@ def test_bad_habits_are_clear_errors(tmp_path, bad, message):
 
 def test_instance_noise_is_annealed_linearly_to_zero(tmp_path):
     t = Trainer(cfg(tmp_path, instance_noise=0.4))        # 2 epochs of 2 steps
-    assert [t.instance_sigma(s) for s in range(5)] == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
-    assert t._instance_noise(4, 0, np.zeros((2, 3), np.float32)) is None
-    n_real, n_fake = t._instance_noise(1, 0, np.zeros((500, 4), np.float32))
+    assert [t.random.instance_sigma(s) for s in range(5)] == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
+    assert t.random.instance_noise(4, 0, np.zeros((2, 3), np.float32)) is None
+    n_real, n_fake = t.random.instance_noise(1, 0, np.zeros((500, 4), np.float32))
     assert np.std(n_real) == pytest.approx(0.3, rel=0.1) and not np.array_equal(n_real, n_fake)
 
 

@@ -1,4 +1,5 @@
-"""GANs: model builders, objectives, the training step (and the trainer)."""
+"""GANs: model builders, objectives, the training step, the run's settings
+(config) and the trainer with the files it writes (run_files)."""
 
 from .models import IMAGE_SIZES, MODELS, build, dcgan, mlp_gan, toy_gan
 from . import objectives
@@ -6,7 +7,8 @@ from .inputs import Inputs
 from .objectives import OBJECTIVES
 from .penalty import gradient_penalty
 from .step import Game, gan_step
-from .trainer import Config, Trainer, TrainingDiverged
+from .config import Config
+from .trainer import Trainer, TrainingDiverged
 
 __all__ = ["Config", "Trainer", "TrainingDiverged", "build", "dcgan", "mlp_gan", "toy_gan",
            "gan_step", "Game", "Inputs", "gradient_penalty", "objectives", "MODELS",

@@ -41,7 +41,7 @@ import numpy as np
 
 from .. import init
 from ..layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, LeakyReLU,
-                      Maxout, ReLU, Reshape, Sequential, Tanh)
+                      Maxout, ReLU, Reshape, Sequential, Tanh, apply_spectral_norm)
 from ..layers.base import as_rng
 
 IMAGE_SIZES = {28: 2, 32: 2, 64: 3}       # image size -> number of 2x upsamplings
@@ -150,3 +150,20 @@ def build(name, **kwargs):
     if name not in builders:
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
     return builders[name](**kwargs)
+
+
+def build_for_config(cfg, generator_only=False):
+    """``(G, D)`` for the config: the model, conditioned and packed as asked;
+    D spectrally normalized if asked, without Dropout under a gradient penalty."""
+    if cfg.model in POINT_MODELS:
+        G, D = build(cfg.model, rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack,
+                     codes=cfg.codes)
+    else:
+        kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
+                  rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
+        if cfg.model == "dcgan":
+            kw.update(width=cfg.width, dropout=cfg.dropout)
+        G, D = build(cfg.model, **kw)
+    if cfg.spectral_norm and not generator_only:
+        apply_spectral_norm(D, rng=[cfg.seed, 8])
+    return G, D

@@ -10,28 +10,9 @@ deterministic for a seed, backend and BLAS thread count (OpenBLAS rounds
 differently with one thread and two), and a resumed run continues bit for
 bit.
 
-A run folder ``runs/<name>/`` holds::
-
-    config.json          the run's settings
-    log.csv              step, epoch, d_loss, g_loss, d_real, d_fake, seconds
-                         (and info_loss for an InfoGAN)
-    samples/epoch_NNN.png    the fixed-noise grid after each epoch
-    progress.gif         those grids as an animation
-    losses.png           loss curves and D's outputs
-    metrics.csv, metrics.png   classifier FID / IS / coverage (or 2D mode
-                         metrics; class_accuracy for a conditional GAN,
-                         code_purity and code_classes for an InfoGAN,
-                         cluster_purity and cluster_classes for --clusters)
-                         every ``eval_every`` epochs
-    checkpoint.npz       the latest checkpoint (and checkpoint_epoch_NNN.npz
-                         every K epochs if asked)
-    tb/                  TensorBoard event files, with --tensorboard: the step
-                         losses and D's mean outputs, the per-epoch scores and
-                         the fixed-noise grid (tensorboardX)
+What a run writes into its folder is :mod:`minigan.gan.run_files`.
 """
 
-import csv
-import dataclasses
 import json
 import math
 import os
@@ -39,315 +20,18 @@ import time
 
 import numpy as np
 
-from .. import backend, checkpoint, data, optim, viz
-from ..kernels import workspace
-from ..layers import apply_spectral_norm
-from . import models, objectives
+from .. import backend, checkpoint, data, optim
+from ..data.training import load_training_data
+from . import models, run_files
+from .config import N_CLASSES, Config
 from .inputs import Inputs
+from .models import build_for_config as build_models
+from .randomness import Draws
 from .step import Game, gan_step
-
-DATASETS = ("mnist", "mnist-full", "fashion", "folder", "ring", "grid")
-DATASET_ALIASES = {"fashion-mnist": "fashion"}
-LABELLED = ("mnist", "mnist-full", "fashion")
-N_CLASSES = 10
-
-# Per objective: optimizer, lr, betas, critic steps per G step, weight clip,
-# gradient-penalty weight. WGAN and WGAN-GP take their papers' settings.
-OBJECTIVE_DEFAULTS = {
-    "wgan": dict(optimizer="rmsprop", lr=5e-5, beta1=0.0, beta2=0.0, n_critic=5, clip=0.01,
-                 gp_weight=0.0),                     # (RMSprop has no betas)
-    "wgan-gp": dict(optimizer="adam", lr=1e-4, beta1=0.5, beta2=0.9, n_critic=5, clip=0.0,
-                    gp_weight=10.0),
-}
-CLASSIC = dict(optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999, n_critic=1, clip=0.0,
-               gp_weight=0.0)
-
-
-def model_defaults(model, pack=1):
-    """The settings ``minigan train`` gives a model unless told otherwise: the
-    toy GAN's, and the PacGAN paper's for pacgan-mlp (Adam 1e-4, beta1 0.8,
-    400 epochs, batches of 100 packs, no EMA; scored every 10 epochs)."""
-    if model == "toy":
-        return dict(epochs=30, batch_size=256, ema=0.0)
-    if model == "pacgan-mlp":
-        return dict(epochs=400, batch_size=100 * pack, ema=0.0, lr=1e-4, beta1=0.8,
-                    eval_every=10)
-    return {}
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or D output became NaN or infinite."""
-
-
-class RunExists(ValueError):
-    """The output folder already holds another run."""
-
-
-RUN_FILES = ("config.json", "log.csv", "metrics.csv", "checkpoint.npz")
-TB_TAGS = {"d_loss": "loss/D", "g_loss": "loss/G", "d_real": "D_output/real",
-           "d_fake": "D_output/fake", "info_loss": "loss/InfoGAN_code"}
-
-
-def check_folder(out, overwrite=False):
-    """The files of another run in ``out`` (empty when there is none); raises
-    :class:`RunExists`, naming the ways on, if there are some and not ``overwrite``."""
-    found = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
-    if found and not overwrite:
-        raise RunExists(
-            f"{out} already holds a run ({', '.join(found)}); continue it with --resume "
-            f"{os.path.join(out, 'checkpoint.npz')}, write elsewhere with --out PATH or "
-            f"--name NAME, or start it again with --overwrite")
-    return found
-
-
-def clear_run_files(out):
-    """Remove what a run writes into ``out`` (and nothing else there)."""
-    import glob
-    patterns = ["config.json", "log.csv", "metrics.csv", "metrics.png", "losses.png",
-                "progress.gif", "checkpoint.npz", "checkpoint_epoch_*.npz",
-                os.path.join("samples", "epoch_*.png"), os.path.join("tb", "events.out.*")]
-    for pattern in patterns:
-        for path in glob.glob(os.path.join(glob.escape(out), pattern)):
-            os.remove(path)
-
-
-@dataclasses.dataclass
-class Config:
-    """The settings of a run (saved as ``config.json`` and in checkpoints)."""
-    model: str = "dcgan"
-    dataset: str = "mnist"
-    data_dir: str = None
-    download: bool = False
-    limit: int = None               # use only the first N samples (tests, quick looks)
-    epochs: int = 12
-    batch_size: int = 32
-    lr: float = None                # None: the objective's default (OBJECTIVE_DEFAULTS)
-    beta1: float = None
-    beta2: float = None
-    loss: str = "non-saturating"
-    label_smoothing: float = 0.0    # real label = 1 - label_smoothing (one-sided)
-    label_noise: float = 0.0        # D's targets moved towards the other side by A * U(0, 1)
-    label_flip: float = 0.0         # share of D's targets swapped (t -> 1 - t) per step
-    instance_noise: float = 0.0     # sigma of Gaussian noise on D's inputs, annealed to 0
-    tensorboard: bool = False       # also write TensorBoard logs to <out>/tb/
-    n_critic: int = None            # critic steps per generator step (wgan*: 5)
-    clip: float = None              # WGAN weight clipping (wgan: 0.01)
-    gp_weight: float = None         # WGAN-GP penalty weight (wgan-gp: 10)
-    spectral_norm: bool = False     # spectral normalization of D's Dense/Conv2D weights
-    pack: int = 1                   # PacGAN: D judges `pack` samples at once
-    conditional: bool = False       # class-conditional G and D (labelled datasets)
-    codes: int = 0                  # InfoGAN: a categorical latent code of this many values
-    clusters: int = 0               # condition G and D on k-means clusters of the training
-                                    # data (no labels used); 0 = off
-    info_weight: float = 1.0        # InfoGAN: weight of the code-prediction loss
-    ema: float = 0.995              # EMA decay of G's weights for samples; 0 = off
-    seed: int = 0
-    backend: str = "numba"
-    latent_dim: int = 100
-    image_size: int = 28
-    channels: int = 1
-    width: int = 64                 # dcgan: channels of D's first conv (G's last block)
-    dropout: float = None           # dcgan: Dropout after each of D's conv blocks. None:
-                                    # 0.3 (the TF tutorial's) with --clusters, else 0
-                                    # (each measured best for its model, see README)
-    out: str = "runs/dcgan-mnist"
-    checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
-    samples: int = 64               # size of the fixed evaluation noise batch
-    eval_every: int = None          # score G every K epochs (metrics.csv); None: every
-                                    # epoch where the data can be scored, else never
-    eval_samples: int = 2000        # samples per evaluation
-
-    def validate(self):
-        """Check every setting (before anything is read or written) and fill
-        in the defaults that depend on others. Returns self."""
-        self._check_numbers()
-        self.dataset = DATASET_ALIASES.get(self.dataset, self.dataset)
-        if self.model not in models.MODELS:
-            raise ValueError(f"unknown model {self.model!r}: expected one of "
-                             f"{', '.join(models.MODELS)}")
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}: expected one of "
-                             f"{', '.join(DATASETS)}")
-        toy_data = self.dataset in data.datasets.TOYS
-        if toy_data != (self.model in models.POINT_MODELS):
-            raise ValueError(f"model {self.model!r} does not fit dataset {self.dataset!r}: the "
-                             f"2D datasets (ring, grid) go with the toy and pacgan-mlp models, "
-                             f"images with mlp or dcgan")
-        if self.model in models.POINT_MODELS:
-            self.latent_dim = 2                      # the 2D models' noise is 2D
-        objectives.check(self.loss)
-        defaults = OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)
-        if self.model == "toy" and self.loss == "wgan-gp":
-            # the WGAN-GP authors' own toy experiments used lambda = 0.1: the
-            # 2D mixtures are small, and lambda = 10 over-smooths the critic
-            defaults = {**defaults, "gp_weight": 0.1}
-        for name in ("lr", "beta1", "beta2", "n_critic", "clip", "gp_weight"):
-            if getattr(self, name) is None:
-                setattr(self, name, defaults[name])
-        if self.n_critic < 1 or self.clip < 0 or self.gp_weight < 0:
-            raise ValueError(f"expected --n-critic >= 1, --clip >= 0 and --gp-weight >= 0, got "
-                             f"{self.n_critic}, {self.clip}, {self.gp_weight}")
-        if self.pack < 1 or self.batch_size % self.pack:
-            raise ValueError(f"--pack {self.pack}: the batch size ({self.batch_size}) must be a "
-                             f"multiple of the pack size (at least 1)")
-        if self.conditional and self.dataset not in LABELLED:
-            raise ValueError(f"--conditional needs a labelled dataset ({', '.join(LABELLED)}), "
-                             f"got {self.dataset!r}")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ValueError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
-        self._check_habits()
-        if self.dropout is None:
-            clustered_dcgan = self.clusters and self.model == "dcgan" and not self.gp_weight
-            self.dropout = 0.3 if clustered_dcgan else 0.0
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
-        if self.dropout and self.model != "dcgan":
-            raise ValueError(f"--dropout {self.dropout}: only the dcgan's D has Dropout layers, "
-                             f"the model is {self.model!r}")
-        if self.dropout and self.gp_weight:
-            raise ValueError(f"--dropout {self.dropout} with a gradient penalty: the critic must "
-                             f"be one fixed function (no Dropout) for the penalty")
-        if self.clusters < 0:
-            raise ValueError(f"--clusters must be at least 0, got {self.clusters}")
-        if self.clusters and self.conditional:
-            raise ValueError(f"--clusters {self.clusters} with --conditional: both give G a "
-                             f"class to draw; choose one")
-        if self.codes < 0 or self.info_weight < 0:
-            raise ValueError(f"expected --codes >= 0 and --info-weight >= 0, got {self.codes} and "
-                             f"{self.info_weight}")
-        if self.codes:
-            why = ("--conditional already gives G the class" if self.conditional else
-                   f"--clusters {self.clusters} already gives G a discrete choice"
-                   if self.clusters else
-                   f"a packed D (--pack {self.pack}) sees several samples, each with its own "
-                   f"code" if self.pack > 1 else
-                   "a gradient penalty needs a critic with one output" if self.gp_weight
-                   else None)
-            if why:
-                raise ValueError(f"--codes {self.codes} (InfoGAN) cannot be used here: {why}")
-        if self.width < 1:
-            raise ValueError(f"--width must be at least 1, got {self.width}")
-        if not 0 <= self.ema < 1:
-            raise ValueError(f"--ema (the EMA decay) must be in [0, 1), got {self.ema}")
-        for name in ("epochs", "batch_size", "samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got "
-                                 f"{getattr(self, name)}")
-        scoreable = toy_data or (self.dataset in ("mnist", "mnist-full") and
-                                 self.image_size == 28 and self.channels == 1)
-        if self.eval_every is None:
-            self.eval_every = 1 if scoreable else 0
-        if self.eval_every and not scoreable:
-            raise ValueError("--eval-every scores MNIST digits (28x28, 1 channel) or the 2D "
-                             f"mixtures; it cannot score dataset {self.dataset!r} at "
-                             f"{self.image_size}x{self.image_size}x{self.channels}")
-        if self.lr <= 0:
-            raise ValueError(f"--lr must be positive, got {self.lr}")
-        return self
-
-    def _check_numbers(self):
-        """Finite floats and in-range integers, each named by its CLI flag."""
-        def flag(name):
-            return "--" + name.replace("_", "-")
-        for name in ("lr", "beta1", "beta2", "clip", "gp_weight", "info_weight",
-                     "label_smoothing", "label_noise", "label_flip", "instance_noise", "ema",
-                     "dropout"):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
-                raise ValueError(f"{flag(name)} must be a finite number, got {v}")
-        for name in ("beta1", "beta2"):
-            v = getattr(self, name)
-            if v is not None and not 0 <= v < 1:
-                raise ValueError(f"{flag(name)} must be in [0, 1), got {v}")
-        for name, low in (("limit", 1), ("seed", 0), ("checkpoint_every", 0),
-                          ("eval_every", 0), ("eval_samples", 2)):
-            v = getattr(self, name)
-            if v is not None and v < low:
-                raise ValueError(f"{flag(name)} must be at least {low}, got {v}")
-
-    def _check_habits(self):
-        """The tutorials' habits: noisy and flipped labels, instance noise, TensorBoard."""
-        if not 0 <= self.label_noise <= 0.5:
-            raise ValueError(f"--label-noise must be in [0, 0.5], got {self.label_noise}")
-        if not 0 <= self.label_flip < 0.5:
-            raise ValueError(f"--label-flip must be in [0, 0.5), got {self.label_flip}")
-        if (self.label_noise or self.label_flip) and self.loss not in objectives.BCE:
-            raise ValueError(f"--label-noise and --label-flip change the targets of the BCE "
-                             f"objectives ({', '.join(objectives.BCE)}); --loss {self.loss} has "
-                             f"none")
-        if self.instance_noise < 0:
-            raise ValueError(f"--instance-noise must be at least 0, got {self.instance_noise}")
-        if self.instance_noise and self.gp_weight:
-            raise ValueError("--instance-noise with a gradient penalty: both smooth the critic, "
-                             "and the penalty needs the noise-free critic; choose one")
-        if self.tensorboard:
-            import importlib.util
-            if importlib.util.find_spec("tensorboardX") is None:
-                raise ValueError("--tensorboard needs tensorboardX: pip install "
-                                 "'minigan[tensorboard]'")
-
-    @property
-    def optimizer(self):
-        return OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)["optimizer"]
-
-    @property
-    def n_classes(self):
-        """Classes G and D are conditioned on: the labels' or the clusters'."""
-        return N_CLASSES if self.conditional else self.clusters
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        known = {f.name for f in dataclasses.fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
-        if d.get("model", "dcgan") == "dcgan" and "dropout" not in d and not d.get("gp_weight"):
-            d["dropout"] = 0.3      # runs saved before the setting existed had D's Dropout
-        d.setdefault("codes", 0)    # nor had they InfoGAN's code
-        return cls(**d)
-
-
-def load_training_data(cfg, log=print):
-    """The training set as float32: images (N, C, S, S) in [-1, 1], or 2D
-    points; and their labels (int64) where the dataset has them, else None."""
-    labels = None
-    if cfg.dataset in data.datasets.TOYS:
-        # the PacGAN paper's 100,000 examples of m packed points; 50,000 points otherwise
-        n = cfg.limit or (100_000 * cfg.pack if cfg.model == "pacgan-mlp" else 50_000)
-        return data.sample_mixture(cfg.dataset, n, np.random.default_rng([cfg.seed, 7])), None
-    if cfg.dataset == "mnist":
-        images, labels = data.load_mnist("test")
-    elif cfg.dataset == "mnist-full":
-        images, labels = data.load_mnist("train", download=cfg.download, log=log)
-    elif cfg.dataset == "fashion":
-        images, labels = data.load_fashion_mnist("train", cfg.data_dir, cfg.download, log=log)
-    else:
-        if not cfg.data_dir:
-            raise ValueError("dataset 'folder' needs --data-dir PATH")
-        images = data.load_folder(cfg.data_dir, cfg.image_size, cfg.channels)
-    if cfg.limit:
-        images = images[:cfg.limit]
-        labels = None if labels is None else labels[:cfg.limit]
-    labels = None if labels is None else labels.astype(np.int64)
-    return data.to_unit_range(data.fit_images(images, cfg.image_size, cfg.channels)), labels
-
-
-def build_models(cfg, generator_only=False):
-    """``(G, D)`` for the config: the model, conditioned and packed as asked;
-    D spectrally normalized if asked, without Dropout under a gradient penalty."""
-    if cfg.model in models.POINT_MODELS:
-        G, D = models.build(cfg.model, rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack,
-                            codes=cfg.codes)
-    else:
-        kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
-                  rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
-        if cfg.model == "dcgan":
-            kw.update(width=cfg.width, dropout=cfg.dropout)
-        G, D = models.build(cfg.model, **kw)
-    if cfg.spectral_norm and not generator_only:
-        apply_spectral_norm(D, rng=[cfg.seed, 8])
-    return G, D
 
 
 def _finite(state):
@@ -406,7 +90,8 @@ class Trainer:
         if cfg.ema:
             self.ema, _ = build_models(cfg, generator_only=True)
             self.ema.load_state_dict(self.G.state_dict())
-        self.fixed_z = self._noise(cfg.samples, "fixed")
+        self.random = Draws(cfg, self.steps_per_epoch)
+        self.fixed_z = self.random.noise(cfg.samples, "fixed")
         # a conditional grid has one row per class, an InfoGAN's one per code; a
         # clustered GAN's grid draws the clusters in proportion to their sizes
         self.fixed_labels = (self._rows(N_CLASSES) if cfg.conditional else
@@ -451,62 +136,6 @@ class Trainer:
             return optim.RMSprop(net.parameters(), lr=cfg.lr)
         return optim.Adam(net.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
 
-    # -- randomness: pure functions of (seed, purpose, step) ------------------
-    def _noise(self, n, purpose, step=0, k=0):
-        tag = {"fixed": 0, "train": 1}[purpose]
-        # critic step k > 0 gets its own stream; k = 0 keeps the classic GAN's keys
-        key = [self.cfg.seed, tag, step] + ([k] if k else [])
-        z = np.random.default_rng(key).standard_normal((n, self.cfg.latent_dim))
-        return backend.asarray(z.astype(np.float32))
-
-    def _interpolation(self, step, k, like):
-        """WGAN-GP's eps ~ U(0, 1), one per sample, shaped to broadcast over ``like``."""
-        eps = np.random.default_rng([self.cfg.seed, 2, step, k]).random(
-            (like.shape[0],) + (1,) * (like.ndim - 1))
-        return backend.asarray(eps.astype(like.dtype))
-
-    def _targets(self, step, k):
-        """D's (real, fake) targets for critic step ``k``, one per D output, or
-        None without label noise or flips. With A = label_noise, P =
-        label_flip, s = label_smoothing and u, v ~ U(0, 1) per target::
-
-            real: 1 - s - A*u        fake: A*v        (moved towards the other side)
-            then each target, with probability P, becomes 1 - target (flipped)
-        """
-        cfg = self.cfg
-        if not (cfg.label_noise or cfg.label_flip):
-            return None
-        rng = np.random.default_rng([cfg.seed, 4, step, k])
-        n = (cfg.batch_size // cfg.pack, 1)
-        t_real = (1.0 - cfg.label_smoothing) - cfg.label_noise * rng.random(n)
-        t_fake = cfg.label_noise * rng.random(n)
-        if cfg.label_flip:
-            t_real = np.where(rng.random(n) < cfg.label_flip, 1 - t_real, t_real)
-            t_fake = np.where(rng.random(n) < cfg.label_flip, 1 - t_fake, t_fake)
-        return (backend.asarray(t_real.astype(np.float32)),
-                backend.asarray(t_fake.astype(np.float32)))
-
-    def instance_sigma(self, step):
-        """The instance noise's sigma at ``step``: ``instance_noise`` falling
-        linearly to 0 at the end of the run's ``epochs``."""
-        total = self.cfg.epochs * self.steps_per_epoch
-        return self.cfg.instance_noise * max(0.0, 1.0 - step / total)
-
-    def _instance_noise(self, step, k, like):
-        """(real, fake) Gaussian noise of ``instance_sigma(step)`` for critic
-        step ``k``, or None when there is none."""
-        sigma = self.instance_sigma(step)
-        if not sigma:
-            return None
-        rng = np.random.default_rng([self.cfg.seed, 5, step, k])
-        return tuple(backend.asarray((sigma * rng.standard_normal(like.shape)).astype(like.dtype))
-                     for _ in range(2))
-
-    def _codes(self, n, step, k):
-        """InfoGAN's codes c ~ U{0..K-1} for critic step ``k`` of ``step``."""
-        c = np.random.default_rng([self.cfg.seed, 3, step, k]).integers(0, self.cfg.codes, n)
-        return backend.asarray(c)
-
     @property
     def epoch(self):
         return self.step // self.steps_per_epoch
@@ -520,13 +149,14 @@ class Trainer:
         for k in range(n):
             index = self.step * n + k
             reals.append(backend.asarray(self.batches.batch(index)))
-            zs.append(self._noise(cfg.batch_size, "train", self.step, k))
+            zs.append(self.random.noise(cfg.batch_size, "train", self.step, k))
             labels.append(backend.asarray(self.batches.labels_of(index))
                           if cfg.n_classes else None)
-            eps.append(self._interpolation(self.step, k, reals[-1]) if cfg.gp_weight else None)
-            codes.append(self._codes(cfg.batch_size, self.step, k) if cfg.codes else None)
-            targets.append(self._targets(self.step, k))
-            noise.append(self._instance_noise(self.step, k, reals[-1]))
+            eps.append(self.random.interpolation(self.step, k, reals[-1]) if cfg.gp_weight
+                       else None)
+            codes.append(self.random.codes(cfg.batch_size, self.step, k) if cfg.codes else None)
+            targets.append(self.random.targets(self.step, k))
+            noise.append(self.random.instance_noise(self.step, k, reals[-1]))
         m = gan_step(self.G, self.D, self.opt_G, self.opt_D, reals, zs, game=self.game,
                      io=self.io, labels=labels, eps=eps, codes=codes, targets=targets,
                      noise=noise)
@@ -647,28 +277,7 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------
     def paths(self):
-        out = self.cfg.out
-        return {"config": os.path.join(out, "config.json"), "log": os.path.join(out, "log.csv"),
-                "samples": os.path.join(out, "samples"), "gif": os.path.join(out, "progress.gif"),
-                "losses": os.path.join(out, "losses.png"),
-                "metrics": os.path.join(out, "metrics.csv"),
-                "metrics_plot": os.path.join(out, "metrics.png"),
-                "checkpoint": os.path.join(out, "checkpoint.npz")}
-
-    def _open_log(self):
-        """The CSV log, trimmed to the rows before ``self.step`` (a resumed run
-        rewrites what the interrupted one logged after its checkpoint)."""
-        path = self.paths()["log"]
-        rows = []
-        if self.step and os.path.exists(path):
-            with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) < self.step]
-        f = open(path, "w", newline="")
-        writer = csv.DictWriter(f, fieldnames=self.csv_fields)
-        writer.writeheader()
-        writer.writerows(rows)
-        f.flush()
-        return f, writer
+        return run_files.paths(self.cfg.out)
 
     def claim_folder(self, overwrite=False):
         """Make ``cfg.out`` this run's folder. A folder holding another run is
@@ -676,8 +285,8 @@ class Trainer:
         the files minigan writes there (and nothing else)."""
         if self.claimed_folder:
             return
-        if check_folder(self.cfg.out, overwrite):
-            clear_run_files(self.cfg.out)
+        if run_files.check_folder(self.cfg.out, overwrite):
+            run_files.clear_run_files(self.cfg.out)
         self.claimed_folder = True
 
     def fit(self, epochs=None, progress=True, overwrite=False):
@@ -696,8 +305,8 @@ class Trainer:
             json.dump(cfg.to_dict(), f, indent=1)
         spe = self.steps_per_epoch
         total = epochs * spe
-        f, writer = self._open_log()
-        self._tb = self._tensorboard()
+        f, writer = run_files.open_log(paths["log"], self.csv_fields, self.step)
+        self._tb = run_files.tensorboard(cfg.out, cfg.tensorboard)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -720,7 +329,7 @@ class Trainer:
                 f.flush()                # a row on disk per step: the log can be watched
                 if self._tb is not None:
                     for name, value in m.items():
-                        self._tb.add_scalar(TB_TAGS.get(name, name), value, self.step - 1)
+                        self._tb.add_scalar(run_files.TB_TAGS.get(name, name), value, self.step - 1)
                 if bar is not None:
                     bar.set_description(f"epoch {epoch + 1}/{epochs}")
                     bar.set_postfix(d=f"{m['d_loss']:.3f}", g=f"{m['g_loss']:.3f}")
@@ -736,100 +345,13 @@ class Trainer:
                 self._tb = None
         return self
 
-    def _tensorboard(self):
-        """A tensorboardX writer into ``<out>/tb`` with --tensorboard, else None."""
-        if not self.cfg.tensorboard:
-            return None
-        from tensorboardX import SummaryWriter
-        return SummaryWriter(os.path.join(self.cfg.out, "tb"))
-
     def end_of_epoch(self):
-        """Pictures and checkpoints after each epoch."""
-        cfg, paths = self.cfg, self.paths()
-        epoch = self.epoch
-        frame = os.path.join(paths["samples"], f"epoch_{epoch:03d}.png")
-        out = self.sample()
-        if self.points:
-            means = data.datasets.TOYS[cfg.dataset][0]()
-            viz.save_points(frame, out, means, title=f"epoch {epoch}",
-                            lim=1.5 if cfg.dataset == "ring" else 6)
-        else:
-            viz.save_grid(frame, out, nrow=self.grid_columns)
-            if self._tb is not None:
-                self._tb.add_image("samples", viz.image_grid(out, self.grid_columns), self.step,
-                                   dataformats="HWC")
-        frames = sorted(os.path.join(paths["samples"], p) for p in os.listdir(paths["samples"])
-                        if p.startswith("epoch_") and p.endswith(".png"))
-        viz.make_gif(paths["gif"], frames)
-        self.plot_losses()
-        if cfg.eval_every and epoch % cfg.eval_every == 0:
-            row = self.evaluate_epoch(epoch)
-            if self._tb is not None:
-                for k, v in row.items():
-                    if k not in ("epoch", "step"):
-                        self._tb.add_scalar(f"scores/{k}", float(v), self.step)
-        self.save_checkpoint(paths["checkpoint"])
-        if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
-            self.save_checkpoint(os.path.join(cfg.out, f"checkpoint_epoch_{epoch:03d}.npz"))
+        """Pictures, scores and checkpoints after each epoch (:mod:`.run_files`)."""
+        run_files.end_of_epoch(self)
 
     def evaluate(self, n=None):
         """Scores of the generator (``metrics.evaluate``), a dict of floats."""
-        from ..metrics.evaluate import Evaluator
-        n = n or self.cfg.eval_samples
-        try:
-            if self._evaluator is None or self._evaluator.n != n:
-                kind = self.cfg.dataset if self.points else "images"
-                self._evaluator = Evaluator(kind, n, self.cfg.seed)
-            out = self._evaluator.score(self.sample, self.cfg.latent_dim)
-            if self.cfg.conditional:
-                acc = self._evaluator.class_accuracy(self.sample, self.cfg.latent_dim,
-                                                     N_CLASSES)
-                out["class_accuracy"] = acc["class_accuracy"]
-            for what in ("code", "cluster"):
-                if getattr(self.cfg, what + "s") and not self.points:
-                    pure = self.purity(self._evaluator, what)
-                    out.update({f"{what}_purity": pure["code_purity"],
-                                f"{what}_classes": pure["code_classes"]})
-            return out
-        finally:
-            workspace.clear()      # scratch of shapes that training will not use again
-
-    def purity(self, evaluator, what):
-        """``evaluator.code_purity`` of InfoGAN's codes (``what="code"``) or of
-        the clusters (``"cluster"``): each one's majority digit and its share."""
-        K = self.cfg.codes if what == "code" else self.cfg.clusters
-        key = "codes" if what == "code" else "labels"
-        return evaluator.code_purity(lambda z, c: self.sample(z, **{key: c}),
-                                     self.cfg.latent_dim, K)
-
-    def evaluate_epoch(self, epoch):
-        """Append this epoch's scores to metrics.csv and plot them."""
-        paths = self.paths()
-        row = {"epoch": epoch, "step": self.step, **self.evaluate()}
-        rows = []
-        if os.path.exists(paths["metrics"]):
-            with open(paths["metrics"], newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < epoch]
-        rows.append(row)
-        with open(paths["metrics"], "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            writer.writeheader()
-            writer.writerows(rows)
-        key = "modes_captured" if self.points else "fid"
-        viz.plot_metric(paths["metrics_plot"], [int(r["epoch"]) for r in rows],
-                        [float(r[key]) for r in rows], key)
-        return row
-
-    def plot_losses(self):
-        paths = self.paths()
-        with open(paths["log"], newline="") as f:
-            rows = list(csv.DictReader(f))
-        if not rows:
-            return
-        col = {k: [float(r[k]) for r in rows] for k in self.CSV_FIELDS}
-        viz.plot_losses(paths["losses"], col["step"], col["d_loss"], col["g_loss"],
-                        col["d_real"], col["d_fake"],
-                        probabilities=self.cfg.loss in objectives.BCE)
+        return run_files.score(self, n)
 
 
 def _version():
