@@ -37,6 +37,13 @@ RUNS = {
                                   "--spectral-norm"],
     "toy pack 2, label noise": ["--model", "toy", "--limit", "2048", "--pack", "2",
                                 "--label-noise", "0.1"],
+    "toy least-squares, smoothing": ["--model", "toy", "--limit", "2048", "--loss",
+                                     "least-squares", "--label-smoothing", "0.1"],
+    "toy minimax, flips": ["--model", "toy", "--limit", "2048", "--loss", "minimax",
+                           "--label-flip", "0.1"],
+    "toy wgan (clipping)": ["--model", "toy", "--limit", "2048", "--loss", "wgan"],
+    "mlp instance noise, pack 2": ["--model", "mlp", "--limit", "256", "--instance-noise",
+                                   "0.2", "--pack", "2"],
     "pacgan-mlp pack 2": ["--model", "pacgan-mlp", "--dataset", "grid", "--limit", "800",
                           "--pack", "2"],
 }

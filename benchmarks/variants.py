@@ -40,6 +40,7 @@ VARIANTS = {
     "hinge + spectral norm": ["--loss", "hinge", "--spectral-norm", "--n-critic", "5",
                               "--beta1", "0", "--beta2", "0.9"],
     "InfoGAN (8-value code)": ["--codes", "8"],
+    "relativistic average": ["--loss", "relativistic"],
 }
 HABITS = {
     "plain (non-saturating)": [],

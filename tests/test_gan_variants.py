@@ -14,13 +14,78 @@ from .test_cli import run
 from .test_trainer import all_state, assert_same_state, tiny
 
 
+def _off_the_kinks(x):
+    return arr(np.where(np.abs(np.abs(host(x)) - 1) < 0.05, 1.5, host(x)))   # off the hinge
+
+
 @pytest.mark.parametrize("name", objectives.OBJECTIVES)
-def test_every_objective_gradient_check(name, rng):
-    x = arr(rng.standard_normal((6, 1)) * 2)
-    x = arr(np.where(np.abs(np.abs(host(x)) - 1) < 0.05, 1.5, host(x)))   # off the hinge
-    for fn in (lambda a: objectives.d_real_loss(name, a), lambda a: objectives.d_fake_loss(name, a),
-               lambda a: objectives.g_loss(name, a)):
-        assert gradcheck.check_loss(fn, x)["x"] < 1e-8
+def test_every_objective_joint_form_gradient_check(name, rng):
+    """d_loss(real, fake) against central differences in both arguments, and
+    g_loss(fake, real) in the fakes; batches of different sizes, so that a
+    mean taken over the wrong batch is caught."""
+    obj = objectives.get(name)
+    real = _off_the_kinks(arr(rng.standard_normal((6, 1)) * 2))
+    fake = _off_the_kinks(arr(rng.standard_normal((4, 1)) * 2))
+    t_real = 0.9 if name in ("non-saturating", "least-squares", "relativistic") else 1.0
+    _, d_real, d_fake = obj.d_loss(real, fake, t_real, 0.0)
+    by_real = gradcheck.numerical_gradient(lambda: obj.d_loss(real, fake, t_real, 0.0)[0], real)
+    by_fake = gradcheck.numerical_gradient(lambda: obj.d_loss(real, fake, t_real, 0.0)[0], fake)
+    assert gradcheck.rel_error(d_real, by_real) < 1e-8
+    assert gradcheck.rel_error(d_fake, by_fake) < 1e-8
+    assert gradcheck.check_loss(lambda f: obj.g_loss(f, real), fake)["x"] < 1e-8
+    if not obj.coupled:       # separable: the joint form is the sum of the two terms
+        loss, _, _ = obj.d_loss(real, fake, t_real, 0.0)
+        assert loss == pytest.approx(obj.d_real(real, t_real)[0] + obj.d_fake(fake)[0],
+                                     rel=1e-12)
+
+
+def test_relativistic_loss_by_its_definition(rng):
+    """RaSGAN (Jolicoeur-Martineau 2018): D's loss is -mean log sigmoid(r - mean f)
+    - mean log(1 - sigmoid(f - mean r)); G's swaps the roles."""
+    real, fake = rng.standard_normal((5, 1)), rng.standard_normal((3, 1))
+    sig = lambda v: 1 / (1 + np.exp(-v))                         # noqa: E731
+    a, b = real - fake.mean(), fake - real.mean()
+    d = -np.log(sig(a)).mean() - np.log(1 - sig(b)).mean()
+    g = -np.log(sig(b)).mean() - np.log(1 - sig(a)).mean()
+    obj = objectives.get("relativistic")
+    assert obj.coupled
+    assert obj.d_loss(arr(real), arr(fake))[0] == pytest.approx(d, rel=1e-12)
+    assert obj.g_loss(arr(fake), arr(real))[0] == pytest.approx(g, rel=1e-12)
+
+
+class _NoStep:
+    def step(self):
+        pass
+
+
+@pytest.mark.parametrize("name", ["relativistic", "non-saturating"])
+def test_step_gradients_are_the_objectives_derivatives(name, rng):
+    """The step's D and G gradients (a coupled loss judging both batches as
+    one, a separable one batch by batch) against central differences of the
+    objective's losses in every weight."""
+    from minigan.gan.step import Game, critic_step, generator_step
+    f64 = np.float64
+    G = mg.Sequential(mg.Dense(2, 4, rng=1, dtype=f64), mg.Tanh(), mg.Dense(4, 2, rng=2, dtype=f64))
+    D = mg.Sequential(mg.Dense(2, 5, rng=3, dtype=f64), mg.Tanh(), mg.Dense(5, 1, rng=4, dtype=f64))
+    real, z = arr(rng.standard_normal((6, 2))), arr(rng.standard_normal((4, 2)))
+    game, obj = Game(loss=name), objectives.get(name)
+
+    def close(grad, numeric, what):
+        # the relativistic loss does not change when every score shifts by
+        # the same amount, so its gradient in D's output bias is 0: compare
+        # with an absolute floor of the rounding of central differences
+        np.testing.assert_allclose(host(grad), host(numeric), rtol=1e-6, atol=1e-9, err_msg=what)
+
+    fake, _ = critic_step(G, D, _NoStep(), real, z, game, Inputs(spatial=False))
+    for pname, p, grad in D.parameters():
+        numeric = gradcheck.numerical_gradient(
+            lambda: obj.d_loss(D.forward(real), D.forward(G.forward(z)))[0], p)
+        close(grad, numeric, pname)
+    generator_step(G, D, _NoStep(), fake, game, Inputs(spatial=False), real=real)
+    for pname, p, grad in G.parameters():
+        numeric = gradcheck.numerical_gradient(
+            lambda: obj.g_loss(D.forward(G.forward(z)), D.forward(real))[0], p)
+        close(grad, numeric, pname)
 
 
 def test_objective_values_by_definition():

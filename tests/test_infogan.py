@@ -9,7 +9,6 @@ import pytest
 from minigan import backend, gradcheck, optim
 from minigan.functional.losses import softmax_cross_entropy
 from minigan.gan import Config, Game, Inputs, Trainer, build, gan_step, objectives
-from minigan.gan.step import _with_code_loss
 
 from .conftest import arr, host
 from .test_cli import run
@@ -82,14 +81,15 @@ def test_q_outputs_of_real_digits_get_no_gradient(rng):
     """On the reals only the logit is trained: D's last-layer gradient for
     the code rows comes from the fakes alone."""
     G, D = _info_pair()
-    io = Inputs(codes=K)
     game = Game()
     real = arr(rng.uniform(-1, 1, (4, 1, 28, 28)))
-    D.zero_grad()
     out = D.forward(real)
-    _, info, dl = _with_code_loss(out, lambda o: objectives.d_real_loss("non-saturating", o),
-                                  io, game, None)
-    assert info is None and not np.any(host(dl)[:, 1:]) and np.all(host(dl)[:, 0] != 0)
+    wrapped = objectives.WithCodeLoss(objectives.get("non-saturating"), game.info_weight)
+    _, dl = wrapped.d_real(out)
+    assert not np.any(host(dl)[:, 1:]) and np.all(host(dl)[:, 0] != 0)
+    # the fakes' Q does get one, and the code loss is reported
+    _, info, dl = wrapped.d_fake(out, codes=arr(np.arange(len(host(out))) % K))
+    assert info is not None and np.all(np.any(host(dl)[:, 1:] != 0, axis=1))
 
 
 def test_inputs_append_the_code_and_check_it():

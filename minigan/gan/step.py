@@ -1,25 +1,21 @@
-"""One GAN training step, exactly as the diagram in the README draws it.
+"""One GAN training step: lesson 05's loop, with the variants' hooks.
 
     for each of the n_critic critic steps (one for the classic GAN):
-        fake = G(z_k)                             (one generator forward)
-        D step: zero D's grads; D(real_k) -> loss, backward; D(fake) -> loss,
-                backward (grads accumulate); [gradient penalty on
-                interpolates, WGAN-GP]; optimizer step on D; [clip D's
-                weights, WGAN]
-    G step:  zero G's grads; D(fake) -> generator loss (the fake of the last
-             critic step); backward through D with param_grads=False (D is
-             not touched); backward through G; optimizer step on G
+        fake = G(z_k)
+        D step: zero D's grads; the objective's D loss on D(real_k) and D(fake),
+                backward into D's grads; [gradient penalty, WGAN-GP];
+                optimizer step on D; [clip D's weights, WGAN]
+    G step:  zero G's grads; the objective's G loss on D(fake) (the fake of the
+             last critic step); backward through D without touching D's grads,
+             then through G; optimizer step on G
 
-InfoGAN (``io.codes`` K > 0): D has 1 + K outputs, the logit that the
-objective sees and K logits Q(c|x) predicting the generator's code c. On the
-fakes, both D's step and G's step add ``info_weight`` times the softmax
-cross-entropy of Q against c (Chen et al. 2016's lower bound on the mutual
-information I(c; G(z, c)), less the constant H(c)); D's step trains Q with D's
-weights, G's step pushes G to draw images from which c can be read. On the
-reals the Q outputs get no gradient.
-
-Every forward is paired with its backward before the next forward of the
-same network, so each layer's cache is always the right one. Labels (a
+The objective (:mod:`minigan.gan.objectives`) gives the losses and their
+gradients with respect to D's outputs. A separable objective (every classic
+one) is applied batch by batch, each forward paired with its backward, as in
+lesson 05; a coupled one (the relativistic loss) needs the real and the fake
+scores together, so D judges the two batches as one. Each layer's cache is
+therefore always the right one. InfoGAN's code loss is a wrapper around the
+objective (:class:`~minigan.gan.objectives.WithCodeLoss`). Labels (a
 conditional GAN) and packing (PacGAN) enter only through :class:`Inputs`,
 which builds each network's input and maps D's input gradient back.
 """
@@ -27,7 +23,6 @@ which builds each network's input and maps D's input gradient back.
 import dataclasses
 
 from .. import backend
-from ..functional.losses import softmax_cross_entropy
 from . import objectives
 from .inputs import Inputs
 from .penalty import gradient_penalty
@@ -37,11 +32,14 @@ from .penalty import gradient_penalty
 class Game:
     """The rules of the step: the objective and how the critic is kept in check."""
     loss: str = "non-saturating"
-    real_label: float = 1.0       # < 1: one-sided label smoothing (BCE objectives)
+    real_label: float = 1.0       # < 1: one-sided label smoothing
     n_critic: int = 1             # critic steps per generator step
     clip: float = 0.0             # WGAN: clip D's weights to [-clip, clip] after each step
     gp_weight: float = 0.0        # WGAN-GP: lambda of the gradient penalty
     info_weight: float = 1.0      # InfoGAN: lambda of the code-prediction loss
+
+    def objective(self):
+        return objectives.WithCodeLoss(objectives.get(self.loss), self.info_weight)
 
 
 def _mean_output(loss, out):
@@ -53,27 +51,23 @@ def _mean_output(loss, out):
     return backend.scalar(out.mean())
 
 
-def _with_code_loss(out, loss_fn, io, game, codes):
-    """Apply ``loss_fn`` to D's real/fake logit (column 0 of an InfoGAN's
-    outputs) and, where ``codes`` are given, add the weighted code-prediction
-    loss of the other columns. Returns (loss, code loss or None, d out)."""
-    if not io.codes:
-        loss, dl = loss_fn(out)
-        return loss, None, dl
-    xp = backend.get_array_module(out)
-    logit, q = out[:, :1], out[:, 1:]
-    loss, dlogit = loss_fn(logit)
-    if codes is None:
-        return loss, None, xp.concatenate([dlogit, xp.zeros_like(q)], axis=1)
-    info, dq = softmax_cross_entropy(q, codes)
-    return loss, info, xp.concatenate([dlogit, game.info_weight * dq], axis=1)
-
-
 def _noisy(x, noise):
     """What D sees of ``x``: ``x + noise`` under instance noise. The addition
     does not change D's input gradient (d(x + n)/dx is the identity), so the
     gradient that reaches ``x`` is D's input gradient at the noisy point."""
     return x if noise is None else x + noise
+
+
+def _together(D, X_real, X_fake, loss, **backward):
+    """D's outputs on the real and the fake batch judged as one batch, the
+    gradients ``loss(out_real, out_fake) -> (value, info, d_real, d_fake)``
+    sent back through D; returns (value, info, out_real, out_fake, dX_fake)."""
+    xp = backend.get_array_module(X_real)
+    n = X_real.shape[0]
+    out = D.forward(xp.concatenate([X_real, X_fake]))
+    value, info, d_real, d_fake = loss(out[:n], out[n:])
+    dX = D.backward(xp.concatenate([d_real, d_fake]), **backward)
+    return value, info, out[:n], out[n:], None if dX is None else dX[n:]
 
 
 def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=None,
@@ -83,24 +77,30 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=Non
     ``targets`` (BCE objectives): D's targets on the reals and the fakes, one
     per D output (noisy or flipped labels), instead of ``game.real_label`` and
     0. ``noise``: instance noise added to the reals and the fakes D sees."""
+    obj = game.objective()
     fake = G.forward(io.g_input(z, labels, codes))
     t_real, t_fake = targets if targets is not None else (game.real_label, 0.0)
     n_real, n_fake = noise if noise is not None else (None, None)
+    X_real = io.d_input(_noisy(real, n_real), labels)
+    X_fake = io.d_input(_noisy(fake, n_fake), labels)
     D.zero_grad()
-    out_real = D.forward(io.d_input(_noisy(real, n_real), labels))
-    loss_real, _, dl = _with_code_loss(
-        out_real, lambda x: objectives.d_real_loss(game.loss, x, t_real), io, game, None)
-    D.backward(dl, input_grad=False)
-    out_fake = D.forward(io.d_input(_noisy(fake, n_fake), labels))
-    loss_fake, info, dl = _with_code_loss(
-        out_fake, lambda x: objectives.d_fake_loss(game.loss, x, t_fake), io, game, codes)
-    D.backward(dl, input_grad=False)
-    d_loss = loss_real + loss_fake
+    if obj.coupled:
+        d_loss, info, out_real, out_fake, _ = _together(
+            D, X_real, X_fake, lambda r, f: obj.d_loss(r, f, t_real, t_fake, codes),
+            input_grad=False)
+    else:
+        out_real = D.forward(X_real)
+        loss_real, dl = obj.d_real(out_real, t_real)
+        D.backward(dl, input_grad=False)
+        out_fake = D.forward(X_fake)
+        loss_fake, info, dl = obj.d_fake(out_fake, t_fake, codes)
+        D.backward(dl, input_grad=False)
+        d_loss = loss_real + loss_fake
     if game.gp_weight:
         # x_hat = eps*real + (1 - eps)*fake, eps ~ U(0, 1) per sample
         x_hat = fake + eps * (real - fake)
-        X = io.d_input(x_hat, labels)
-        penalty, _ = gradient_penalty(D, X, game.gp_weight, where=io.penalty_mask(x_hat))
+        penalty, _ = gradient_penalty(D, io.d_input(x_hat, labels), game.gp_weight,
+                                      where=io.penalty_mask(x_hat))
         d_loss += penalty
     opt_D.step()
     if game.clip:
@@ -111,6 +111,29 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=Non
     if info is not None:
         m["info_loss"] = info
     return fake, m
+
+
+def generator_step(G, D, opt_G, fake, game, io, real=None, labels=None, codes=None,
+                   noise=None):
+    """One update of G through D's verdict on ``fake`` (G's output of the last
+    critic step); D's weights and grads are not touched. A coupled objective
+    also sees D's scores of ``real``. Returns G's loss."""
+    obj = game.objective()
+    G.zero_grad()
+    X_fake = io.d_input(_noisy(fake, None if noise is None else noise[1]), labels)
+    if obj.coupled:
+        def loss(out_real, out_fake):           # the reals' scores do not depend on G
+            value, info, d_fake = obj.g_loss(out_fake, out_real, codes)
+            return value, info, backend.get_array_module(d_fake).zeros_like(out_real), d_fake
+
+        X_real = io.d_input(_noisy(real, None if noise is None else noise[0]), labels)
+        g_loss, _, _, _, dX = _together(D, X_real, X_fake, loss, param_grads=False)
+    else:
+        g_loss, _, dl = obj.g_loss(D.forward(X_fake), None, codes)
+        dX = D.backward(dl, param_grads=False)
+    G.backward(io.d_input_grad(dX, fake.shape), input_grad=False)
+    opt_G.step()
+    return g_loss
 
 
 def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0, game=None,
@@ -138,22 +161,12 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
     if not len(real) == len(z) == game.n_critic:
         raise ValueError(f"gan_step: expected {game.n_critic} batches of real data and noise "
                          f"(one per critic step), got {len(real)} and {len(z)}")
-    labels = labels if labels is not None else [None] * len(real)
-    eps = eps if eps is not None else [None] * len(real)
-    codes = codes if codes is not None else [None] * len(real)
-    targets = targets if targets is not None else [None] * len(real)
-    noise = noise if noise is not None else [None] * len(real)
-    for k in range(game.n_critic):
-        fake, m = critic_step(G, D, opt_D, real[k], z[k], game, io, labels[k], eps[k], codes[k],
-                              targets[k], noise[k])
-
-    G.zero_grad()
-    out = D.forward(io.d_input(_noisy(fake, None if noise[-1] is None else noise[-1][1]),
-                               labels[-1]))
-    g_loss, _, dl = _with_code_loss(out, lambda x: objectives.g_loss(game.loss, x), io, game,
-                                    codes[-1])
-    dX = D.backward(dl, param_grads=False)
-    G.backward(io.d_input_grad(dX, fake.shape), input_grad=False)
-    opt_G.step()
-    m = {**m, "g_loss": g_loss}
+    k = game.n_critic
+    labels, eps, codes, targets, noise = (v if v is not None else [None] * k
+                                          for v in (labels, eps, codes, targets, noise))
+    for i in range(k):
+        fake, m = critic_step(G, D, opt_D, real[i], z[i], game, io, labels[i], eps[i],
+                              codes[i], targets[i], noise[i])
+    m["g_loss"] = generator_step(G, D, opt_G, fake, game, io, real[-1], labels[-1], codes[-1],
+                                 noise[-1])
     return dict(zip(m, backend.fetch(m.values())))     # one transfer from a GPU per step
