@@ -1,4 +1,4 @@
-"""minigan: generative adversarial networks from scratch.
+"""minigan: generative adversarial networks built from nothing.
 
 NumPy arrays, no autograd: every backward pass is written by hand and
 proven by gradient checks; the hot kernels run in NumPy (the reference),

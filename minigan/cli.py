@@ -33,64 +33,13 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def gradcheck_table(seed=0):
-    """``[(layer description, {tensor: error}), ...]`` for every layer and loss."""
-    import minigan as mg
-    from minigan import gradcheck
-
-    rng = np.random.default_rng(seed)
-    f64 = np.float64
-    xs = {"vec": rng.standard_normal((4, 6)), "img": rng.standard_normal((2, 3, 6, 6))}
-    nonzero = np.where(np.abs(xs["img"]) < 0.05, 0.05, xs["img"])
-    pieces = xs["vec"].reshape(4, 2, 3).copy()                   # each unit's winner leads by
-    n, f = np.indices((4, 2))                                    # 0.1 or more: off the kinks
-    pieces[n, f, pieces.argmax(axis=2)] += 0.1
-    pieces = pieces.reshape(4, 6)
-    cases = [
-        (mg.Dense(6, 5, rng=seed, dtype=f64), xs["vec"]),
-        (mg.Conv2D(3, 4, 3, stride=2, padding=1, rng=seed, dtype=f64), xs["img"]),
-        (mg.ConvTranspose2D(3, 2, 5, stride=2, padding=2, output_padding=1, rng=seed,
-                            dtype=f64), xs["img"]),
-        (mg.BatchNorm(3, dtype=f64), xs["img"]),
-        (mg.BatchNorm(6, dtype=f64), xs["vec"]),
-        (mg.Dropout(0.3, rng=seed), xs["vec"]),
-        (mg.ReLU(), nonzero), (mg.LeakyReLU(0.2), nonzero),
-        (mg.Maxout(3), pieces),
-        (mg.Tanh(), xs["vec"]), (mg.Sigmoid(), xs["vec"]),
-    ]
-    # spectral normalization, in eval mode (u held fixed: one function of W)
-    cases += [(mg.spectral_norm(mg.Dense(6, 5, rng=seed, dtype=f64), rng=seed).eval(), xs["vec"]),
-              (mg.spectral_norm(mg.Conv2D(3, 4, 3, rng=seed, dtype=f64), rng=seed).eval(),
-               xs["img"])]
-    rows = [(repr(layer), gradcheck.check_layer(layer, x, seed=seed)) for layer, x in cases]
-    # the tangent pass (second-order backward, for WGAN-GP's penalty)
-    critic = mg.Sequential(mg.Conv2D(3, 4, 3, stride=2, padding=1, rng=seed, dtype=f64),
-                           mg.LeakyReLU(0.2), mg.Flatten(), mg.Dense(36, 5, rng=seed, dtype=f64),
-                           mg.Tanh(), mg.Dense(5, 1, rng=seed, dtype=f64))
-    rows.append(("tangent pass of a Conv-LReLU-Dense-Tanh-Dense critic",
-                 gradcheck.check_tangent(critic, nonzero, rng.standard_normal(nonzero.shape),
-                                         seed=seed)))
-    t = rng.uniform(size=(4, 1))
-    for name, fn, x in [("bce_with_logits", mg.bce_with_logits, 3 * rng.standard_normal((4, 1))),
-                        ("bce", mg.bce, rng.uniform(0.05, 0.95, size=(4, 1))),
-                        ("mse", mg.mse, rng.standard_normal((4, 1)))]:
-        rows.append((name, gradcheck.check_loss(fn, x, t)))
-    from minigan.gan import objectives
-    margin = np.array([[-2.5], [-0.4], [0.3], [1.7]])          # away from the hinges
-    for name in ("wgan", "hinge"):
-        rows.append((f"{name}: critic loss on real scores",
-                     gradcheck.check_loss(lambda a: objectives.d_real_loss(name, a), margin)))
-        rows.append((f"{name}: critic loss on fake scores",
-                     gradcheck.check_loss(lambda a: objectives.d_fake_loss(name, a), margin)))
-    return rows
-
-
 def cmd_gradcheck(args):
     from minigan import backend
     backend.set_backend(args.backend)
     worst = 0.0
     print(f"gradient check, float64, central differences, backend {args.backend}")
-    for name, errors in gradcheck_table(args.seed):
+    from minigan.gradcheck import table
+    for name, errors in table(args.seed):
         cells = "  ".join(f"{k}={v:.1e}" for k, v in errors.items())
         print(f"  {name:<42} {cells}")
         worst = max(worst, *errors.values())
@@ -319,7 +268,7 @@ def build_parser():
 
     def per_model(key, note=""):
         return "default: " + ", ".join(f"{m} {d[key]}" for m, d in MODEL_DEFAULTS.items()) + note
-    parser = _Parser(prog="minigan", description="GANs from scratch: NumPy, Numba, CuPy.")
+    parser = _Parser(prog="minigan", description="GANs built from nothing: NumPy, Numba, CuPy.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -344,7 +293,8 @@ def build_parser():
     p.add_argument("--beta2", type=float, help="Adam beta2, default 0.999 (wgan-gp: 0.9)")
     p.add_argument("--loss", choices=OBJECTIVES,
                    help="default non-saturating; wgan (weight clipping, RMSprop), wgan-gp "
-                        "(gradient penalty), hinge (pair it with --spectral-norm)")
+                        "(gradient penalty), hinge (pair it with --spectral-norm), relativistic "
+                        "(the relativistic average GAN)")
     p.add_argument("--n-critic", type=int, help="critic steps per G step (default 1, wgan*: 5)")
     p.add_argument("--clip", type=float, help="WGAN weight clipping (default 0.01 for wgan)")
     p.add_argument("--gp-weight", type=float,

@@ -170,3 +170,70 @@ def check_loss(loss_fn, x, *args, eps=1e-6):
     _, dx = loss_fn(x, *args)
     numeric = numerical_gradient(lambda: loss_fn(x, *args)[0], x, eps)
     return {"x": rel_error(dx, numeric)}
+
+
+def layer_cases(seed=0):
+    """``[(layer, x), ...]``: at least one float64 case per layer class of
+    ``minigan.layers`` (tested: a new layer class without a case fails), each
+    input off the layer's kinks."""
+    import minigan as mg
+    rng = np.random.default_rng(seed)
+    f64 = np.float64
+    vec, img = rng.standard_normal((4, 6)), rng.standard_normal((2, 3, 6, 6))
+    off_zero = np.where(np.abs(img) < 0.05, 0.05, img)
+    pieces = vec.reshape(4, 2, 3).copy()                         # each unit's winner leads by
+    n, f = np.indices((4, 2))                                    # 0.1 or more: off the kinks
+    pieces[n, f, pieces.argmax(axis=2)] += 0.1
+    vec, img, off_zero, pieces = (backend.asarray(a) for a in (vec, img, off_zero, pieces))
+    return [
+        (mg.Dense(6, 5, rng=seed, dtype=f64), vec),
+        (mg.Conv2D(3, 4, 3, stride=2, padding=1, rng=seed, dtype=f64), img),
+        (mg.ConvTranspose2D(3, 2, 5, stride=2, padding=2, output_padding=1, rng=seed,
+                            dtype=f64), img),
+        (mg.BatchNorm(3, dtype=f64), img),
+        (mg.BatchNorm(6, dtype=f64), vec),
+        (mg.Dropout(0.3, rng=seed), vec),
+        (mg.ReLU(), off_zero), (mg.LeakyReLU(0.2), off_zero),
+        (mg.Maxout(3), pieces.reshape(4, 6)),
+        (mg.Tanh(), vec), (mg.Sigmoid(), vec),
+        (mg.Reshape(3, 2), vec), (mg.Flatten(), img),
+        (mg.Sequential(mg.Dense(6, 3, rng=seed, dtype=f64), mg.Tanh()), vec),
+        # spectral normalization, in eval mode (u held fixed: one function of W)
+        (mg.spectral_norm(mg.Dense(6, 5, rng=seed, dtype=f64), rng=seed).eval(), vec),
+        (mg.spectral_norm(mg.Conv2D(3, 4, 3, rng=seed, dtype=f64), rng=seed).eval(), img),
+    ]
+
+
+def table(seed=0):
+    """``[(description, {tensor: relative error}), ...]``: every layer case,
+    the tangent pass of a critic, the losses and every GAN objective's joint
+    form (``minigan gradcheck`` prints it)."""
+    import minigan as mg
+    from .gan import objectives
+    rows = [(" ".join(repr(layer).split()), check_layer(layer, x, seed=seed))
+            for layer, x in layer_cases(seed)]
+    rng = np.random.default_rng([seed, 1])
+    f64 = np.float64
+    x = rng.standard_normal((2, 3, 6, 6))
+    x = backend.asarray(np.where(np.abs(x) < 0.05, 0.05, x))
+    critic = mg.Sequential(mg.Conv2D(3, 4, 3, stride=2, padding=1, rng=seed, dtype=f64),
+                           mg.LeakyReLU(0.2), mg.Flatten(), mg.Dense(36, 5, rng=seed, dtype=f64),
+                           mg.Tanh(), mg.Dense(5, 1, rng=seed, dtype=f64))
+    rows.append(("tangent pass of a Conv-LReLU-Dense-Tanh-Dense critic",
+                 check_tangent(critic, x, backend.asarray(rng.standard_normal(x.shape)),
+                               seed=seed)))
+    t = backend.asarray(rng.uniform(size=(4, 1)))
+    for name, fn, v in [("bce_with_logits", mg.bce_with_logits, 3 * rng.standard_normal((4, 1))),
+                        ("bce", mg.bce, rng.uniform(0.05, 0.95, size=(4, 1))),
+                        ("mse", mg.mse, rng.standard_normal((4, 1)))]:
+        rows.append((name, check_loss(fn, backend.asarray(v), t)))
+    real = backend.asarray(np.array([[-2.5], [-0.4], [0.3], [1.7]]))    # off the hinges
+    fake = backend.asarray(np.array([[-1.6], [0.2], [2.2]]))
+    for name, obj in objectives.OBJECTIVES.items():
+        rows.append((f"{name}: D loss", {
+            "real": rel_error(obj.d_loss(real, fake)[1],
+                              numerical_gradient(lambda: obj.d_loss(real, fake)[0], real)),
+            "fake": rel_error(obj.d_loss(real, fake)[2],
+                              numerical_gradient(lambda: obj.d_loss(real, fake)[0], fake))}))
+        rows.append((f"{name}: G loss", check_loss(lambda f: obj.g_loss(f, real), fake)))
+    return rows

@@ -100,3 +100,26 @@ def torch_default(shape, rng, dtype=np.float32):
 def dcgan(shape, rng, dtype=np.float32):
     """N(0, 0.02**2): the DCGAN paper's initialization for every weight."""
     return normal(shape, rng, 0.0, 0.02, dtype)
+
+
+def as_rng(rng):
+    """A ``numpy.random.Generator`` from a Generator, an int seed or None."""
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def add_weight_and_bias(layer, w_shape, n_bias, bias, rng, init, dtype):
+    """Register ``W`` of ``w_shape`` and, if ``bias``, ``b`` of length ``n_bias``.
+
+    ``init=None`` gives PyTorch's defaults, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    for both; an explicit ``init(shape, rng, dtype)`` sets W and a zero bias.
+    """
+    rng = as_rng(rng)
+    if init is None:
+        layer.add_param("W", torch_default(w_shape, rng, dtype=dtype))
+        if bias:
+            bound = 1.0 / math.sqrt(fans(w_shape)[0])
+            layer.add_param("b", uniform((n_bias,), rng, -bound, bound, dtype))
+    else:
+        layer.add_param("W", init(w_shape, rng, dtype=dtype))
+        if bias:
+            layer.add_param("b", zeros((n_bias,), dtype=dtype))

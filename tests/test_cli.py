@@ -7,17 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from minigan.cli import main
-
-
-def run(capsys, *argv):
-    """(exit status, stdout, stderr) of ``minigan ARGV`` (argparse's exits included)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from .helpers import run
 
 
 def test_train_then_sample(tmp_path, capsys):

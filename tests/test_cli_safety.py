@@ -13,7 +13,7 @@ from minigan.gan import trainer as trainer_module
 from minigan.gan.config import Config
 from minigan.gan.trainer import Trainer
 
-from .test_cli import run
+from .helpers import run
 
 MLP = ("--model", "mlp", "--limit", "32", "--batch-size", "16", "--no-progress", "--backend",
        "numpy", "--eval-every", "0")

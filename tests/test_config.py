@@ -10,7 +10,7 @@ import pytest
 from minigan.gan.config import DIGIT_CLUSTERS, Config
 from minigan.gan.trainer import Trainer
 
-from .test_cli import run
+from .helpers import run
 
 SHORT = dict(limit=64, epochs=1, eval_every=0, backend="numpy")
 

@@ -9,7 +9,7 @@ import pytest
 import minigan as mg
 from minigan import backend, gan
 
-from .test_trainer import assert_same_trajectory, tiny, trajectories
+from .helpers import assert_same_trajectory, tiny, trajectories
 
 
 @pytest.fixture

@@ -63,3 +63,36 @@ def test_evaluate_refuses_what_it_cannot_score(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", f"{out}/checkpoint.npz"]) == 2
     assert "the evaluator scores 28x28 grayscale digits" in capsys.readouterr().err
+
+
+def _digit_oracle(shift=0, pool=None):
+    """A conditional generator that returns real test digits of class
+    ``(asked + shift) % 10`` (``pool``: only these classes, by asked code)."""
+    images, labels = data.load_mnist("test")
+    images = data.to_unit_range(images[:3000])
+    by_class = [images[labels[:3000] == c] for c in range(10)]
+
+    def generate(z, asked):
+        asked = np.asarray(asked)
+        classes = (asked + shift) % 10 if pool is None else np.asarray(pool)[asked]
+        return np.stack([by_class[c][i % len(by_class[c])] for i, c in enumerate(classes)])
+    return generate
+
+
+def test_class_accuracy_reads_the_class_asked_for():
+    ev = Evaluator("images", n=500)
+    right = ev.class_accuracy(_digit_oracle(0), latent_dim=4)["class_accuracy"]
+    wrong = ev.class_accuracy(_digit_oracle(1), latent_dim=4)["class_accuracy"]
+    assert right > 0.95 and wrong < 0.05
+
+
+def test_code_purity_finds_each_codes_digit():
+    ev = Evaluator("images", n=400)
+    clean = ev.code_purity(_digit_oracle(pool=[3, 7, 3, 1]), latent_dim=4, codes=4)
+    assert clean["code_purity"] > 0.95 and clean["code_classes"] == 3      # 3, 7, 1
+    assert [c for c, _ in clean["per_code"]] == [3, 7, 3, 1]
+
+    def half_and_half(z, asked):                      # every code: 3s and 7s alternately
+        return _digit_oracle(pool=[3, 7])(z, np.arange(len(asked)) % 2)
+    mixed = ev.code_purity(half_and_half, latent_dim=4, codes=4)
+    assert mixed["code_purity"] == pytest.approx(0.5, abs=0.05)

@@ -10,8 +10,7 @@ from minigan.gan import Config, Inputs, Trainer, objectives
 from minigan.layers import Dropout
 
 from .conftest import arr, host
-from .test_cli import run
-from .test_trainer import all_state, assert_same_state, tiny
+from .helpers import all_state, assert_same_state, run, tiny, train_and_sample_one
 
 
 def _off_the_kinks(x):
@@ -204,39 +203,9 @@ def test_conditional_sampling_and_scores(tmp_path):
     a, b = host(t.sample(z, np.array([1, 1, 1]))), host(t.sample(z, np.array([1, 1, 7])))
     np.testing.assert_array_equal(a[:2], b[:2])
     assert not np.array_equal(a[2], b[2])             # same noise, another digit
-    scores = t.evaluate()
-    assert 0 <= scores["class_accuracy"] <= 1
-
-
-def train_and_sample_one(capsys, tmp_path, train_flags, flag, value, what):
-    """Train a tiny mlp run with ``train_flags``, draw 4 samples with
-    ``flag value`` and check them; returns the checkpoint's path."""
-    code, _, _ = run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32",
-                     "--epochs", "1", *train_flags, "--out", str(tmp_path / "run"),
-                     "--no-progress", "--eval-every", "0", "--backend", "numpy")
-    assert code == 0
-    ckpt = str(tmp_path / "run" / "checkpoint.npz")
-    code, text, _ = run(capsys, "sample", ckpt, flag, str(value), "--n", "4",
-                        "--out", str(tmp_path / "s.npy"))
-    assert code == 0 and f"of {what} {value}" in text
-    assert np.load(tmp_path / "s.npy").shape == (4, 1, 28, 28)
-    return ckpt
-
-
-def train_toy_on_the_ring(capsys, tmp_path, train_flags):
-    """Train the toy GAN for one epoch of 512 ring points with ``train_flags``
-    and score it with ``minigan evaluate``. Returns (the trainer loaded from
-    its checkpoint, what train printed, what evaluate printed)."""
-    ckpt = str(tmp_path / "toy" / "checkpoint.npz")
-    code, trained, _ = run(capsys, "train", "--model", "toy", "--dataset", "ring", "--limit",
-                           "512", "--epochs", "1", *train_flags, "--out", str(tmp_path / "toy"),
-                           "--no-progress", "--backend", "numpy")
-    assert code == 0
-    code, scored, _ = run(capsys, "evaluate", ckpt, "--n", "400", "--backend", "numpy")
-    assert code == 0 and "modes_captured" in scored
-    t = Trainer.from_checkpoint(ckpt, log=lambda *a: None)
-    assert host(t.sample()).shape == (t.cfg.samples, 2)
-    return t, trained, scored
+    scores = t.evaluate()              # the evaluator's class accuracy of this generator
+    again = t._evaluator.class_accuracy(t.sample, t.cfg.latent_dim)["class_accuracy"]
+    assert scores["class_accuracy"] == again
 
 
 def test_cli_samples_a_chosen_digit(tmp_path, capsys):

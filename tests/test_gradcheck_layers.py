@@ -205,3 +205,15 @@ def test_maxout_refuses_a_width_that_does_not_split():
 def host_of(a):
     from minigan import backend
     return backend.to_numpy(a)
+
+
+def test_the_gradcheck_table_covers_every_layer_class_and_objective():
+    """``minigan gradcheck`` draws its rows from the registries: a new layer
+    class or objective without a case shows up here."""
+    from minigan.gan import objectives
+    from minigan.layers.base import layer_classes
+    cased = {type(layer) for layer, _ in gradcheck.layer_cases()}
+    assert set(layer_classes().values()) <= cased, set(layer_classes().values()) - cased
+    names = [name for name, _ in gradcheck.table()]
+    for objective in objectives.OBJECTIVES:
+        assert f"{objective}: D loss" in names and f"{objective}: G loss" in names

@@ -12,8 +12,8 @@ from minigan import gradcheck
 from minigan.gan import Config, Trainer, objectives
 from minigan.gan.step import _noisy
 
-from .test_cli import run
-from .test_trainer import all_state, assert_same_state
+from .helpers import run
+from .helpers import all_state, assert_same_state
 
 
 def cfg(tmp_path, **kw):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from minigan import backend, kernels
 from minigan.kernels import reference
 
-from .test_trainer import assert_same_trajectory, trajectories
+from .helpers import assert_same_trajectory, trajectories
 
 FAST = [b for b in backend.BACKENDS if b != "numpy"]
 TOL = {np.float32: 2e-5, np.float64: 1e-10}
@@ -163,7 +163,8 @@ def test_every_reference_kernel_has_a_twin(fast):
     mod, _ = fast
     public = {n for n, f in vars(reference).items() if callable(f) and not n.startswith("_")
               and getattr(f, "__module__", "") == reference.__name__}
-    helpers = {"conv_output_size", "splitmix64", "dropout_key", "dropout_uniform"}
+    helpers = {"conv_output_size", "conv_transpose_output_size", "splitmix64", "dropout_key",
+               "dropout_uniform"}
     assert public == set(reference.KERNELS) | helpers
     for name in reference.KERNELS:
         twin, spec = getattr(mod, name), getattr(reference, name)

@@ -63,3 +63,11 @@ def test_only_dense_and_conv2d():
     net = apply_spectral_norm(mg.Sequential(mg.Conv2D(1, 2, 3), mg.LeakyReLU(), mg.Flatten(),
                                             mg.Dense(8, 1)))
     assert [l.sn_iterations for l in (net[0], net[3])] == [1, 1]
+
+
+def test_subclasses_of_dense_and_conv2d_are_normalized_too():
+    class Wide(mg.Dense):
+        pass
+
+    net = apply_spectral_norm(mg.Sequential(Wide(3, 2, rng=0), mg.ConvTranspose2D(2, 1, 1)))
+    assert (net[0].sn_iterations, net[1].sn_iterations) == (1, None)

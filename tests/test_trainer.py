@@ -10,25 +10,9 @@ import pytest
 from minigan import backend, checkpoint
 from minigan.gan import Config, Trainer, TrainingDiverged
 
+from .helpers import all_state, assert_same_state, tiny
+
 pytestmark = pytest.mark.usefixtures("backend_name")
-
-
-def tiny(tmp_path, backend_name, **kw):
-    """A small DCGAN on 48 bundled digits, batch 16: 3 steps per epoch."""
-    base = dict(model="dcgan", clusters=0, width=4, latent_dim=8, limit=48, batch_size=16,
-                epochs=2, samples=4, eval_samples=200, out=str(tmp_path / "run"), backend=backend_name)
-    return Config(**{**base, **kw})
-
-
-def all_state(trainer):
-    arrays, _ = trainer.state()
-    return {k: backend.to_numpy(v).copy() for k, v in arrays.items()}
-
-
-def assert_same_state(a, b):
-    assert set(a) == set(b)
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
 def test_resume_continues_bit_for_bit(tmp_path, backend_name):
@@ -163,25 +147,3 @@ def test_dropout_setting_builds_d_and_is_checked(tmp_path, backend_name):
 
 
 
-def trajectories(tmp_path, backends, steps, **kw):
-    """``{backend: (state, [metrics per step])}`` of ``steps`` steps of the tiny
-    DCGAN from one seed on each backend."""
-    out = {}
-    for name in backends:
-        t = Trainer(tiny(tmp_path, name, **kw))
-        metrics = [t.train_step() for _ in range(steps)]
-        out[name] = (all_state(t), metrics)
-    return out
-
-
-def assert_same_trajectory(a, b, rtol, atol):
-    """Two entries of :func:`trajectories`: weights and logged numbers agree."""
-    (sa, ma), (sb, mb) = a, b
-    for k in sa:
-        if sa[k].dtype.kind == "f":
-            np.testing.assert_allclose(sb[k], sa[k], rtol=rtol, atol=atol, err_msg=k)
-        else:
-            np.testing.assert_array_equal(sb[k], sa[k], err_msg=k)
-    for x, y in zip(ma, mb):
-        for k in x:
-            assert y[k] == pytest.approx(x[k], rel=rtol, abs=atol), k

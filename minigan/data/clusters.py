@@ -6,7 +6,10 @@ nothing here looks at labels: the clusters come from the pixels alone. A
 generator fed Gaussian noise must map one connected space onto digits that
 lie apart, so some of its samples fall between them (lesson 16); given a
 cluster to draw from, it has a discrete switch whose meaning the data fixed
-in advance, where InfoGAN's code must discover one while it trains.
+in advance, where InfoGAN's code must discover one while it trains. (The
+self-conditioned GAN of Liu, Wang, Bau, Zhu & Torralba, "Diverse Image
+Generation via Self-Conditioned GANs", CVPR 2020, conditions on clusters the
+same way; it clusters D's features and re-clusters during training.)
 
 Lloyd's algorithm (Lloyd 1982), with k-means++ seeding (Arthur & Vassilvitskii
 2007), in float64::

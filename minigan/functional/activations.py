@@ -12,17 +12,13 @@ sigmoid        1 / (1 + exp(-x))              dy * y * (1 - y)
 
 
 from .. import backend, kernels
-
-
-def _as_ncl(a):
-    """View any (N, C, ...) or (N, F) array as (N, C, L) without copying."""
-    return a.reshape(a.shape[0], a.shape[1] if a.ndim > 1 else 1, -1)
+from .shapes import as_ncl
 
 
 def leaky_relu_forward(x, slope):
     """``y = max(x, slope*x)``; ``slope = 0`` is ReLU. Returns ``(y, y)``."""
     y = x.copy()
-    kernels.bias_act_forward(_as_ncl(y), None, slope)
+    kernels.bias_act_forward(as_ncl(y), None, slope)
     return y, y
 
 

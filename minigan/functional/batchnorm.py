@@ -9,17 +9,22 @@ statistics normalize and the running ones are updated with PyTorch's
 where the variance entering ``running_var`` is the *unbiased* batch variance
 (``M / (M - 1)`` times the biased one, ``M = N*H*W``). In eval mode the
 running statistics normalize and nothing is updated.
+
+The backward pass is derived step by step (into x-hat, the variance, the
+mean, then x) in ``lessons/09_batchnorm_dropout.py``; it comes to
+``dx = gamma * s / M * (M * dy - dbeta - x_hat * dgamma)`` with
+``s = 1 / sqrt(var + eps)``, which the kernels compute.
 """
 
 from .. import backend, kernels
-from .activations import _as_ncl
+from .shapes import as_ncl
 
 
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1,
                       eps=1e-5, training=True):
     """Normalize ``x`` per channel. Updates ``running_*`` in place when
     ``training``. Returns ``(y, cache)``."""
-    x3 = _as_ncl(x)
+    x3 = as_ncl(x)
     if training:
         if x3.shape[0] * x3.shape[2] < 2:
             raise ValueError(f"BatchNorm in training mode: expected more than one value per "
@@ -50,7 +55,7 @@ def batchnorm_backward(dy, cache, param_grads=True, input_grad=True):
     Eval mode (fixed statistics): ``dx = gamma * invstd * dy``.
     """
     x3, mean, var, gamma, eps, training = cache
-    dy3 = _as_ncl(dy)
+    dy3 = as_ncl(dy)
     if training:
         dx3, dgamma, dbeta = kernels.batchnorm_backward(dy3, x3, mean, var, gamma, eps)
     else:

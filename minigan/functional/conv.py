@@ -30,12 +30,7 @@ forward pass. Its output size, for output padding ``op < s``::
 """
 
 from .. import kernels
-from ..kernels.reference import conv_output_size
-
-
-def conv_transpose_output_size(H, K, stride, padding, output_padding):
-    """``(H - 1)*s - 2p + K + op``: output length of a transposed convolution."""
-    return (H - 1) * stride - 2 * padding + K + output_padding
+from ..kernels.reference import conv_output_size, conv_transpose_output_size  # noqa: F401
 
 
 def _channels_first(a):

@@ -134,7 +134,7 @@ class Config:
                              f"images with mlp or dcgan")
         if self.model in models.POINT_MODELS:
             self.latent_dim = 2                      # the 2D models' noise is 2D
-        objectives.check(self.loss)
+        objectives.get(self.loss)
         defaults = OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)
         if self.model == "toy" and self.loss == "wgan-gp":
             # the WGAN-GP authors' own toy experiments used lambda = 0.1: the

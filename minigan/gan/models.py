@@ -42,7 +42,7 @@ import numpy as np
 from .. import init
 from ..layers import (BatchNorm, Conv2D, ConvTranspose2D, Dense, Dropout, Flatten, LeakyReLU,
                       Maxout, ReLU, Reshape, Sequential, Tanh, apply_spectral_norm)
-from ..layers.base import as_rng
+from ..init import as_rng
 
 IMAGE_SIZES = {28: 2, 32: 2, 64: 3}       # image size -> number of 2x upsamplings
 MODELS = ("mlp", "dcgan", "toy", "pacgan-mlp")

@@ -190,7 +190,7 @@ def score(trainer, n=None):
                             f"{what}_classes": pure["code_classes"]})
         return out
     finally:
-        workspace.clear()      # scratch of shapes that training will not use again
+        workspace.clear()      # work arrays of shapes that training will not use again
 
 
 def purity(trainer, evaluator, what):

@@ -36,6 +36,12 @@ def conv_output_size(H, K, stride, padding):
     return (H + 2 * padding - K) // stride + 1
 
 
+def conv_transpose_output_size(H, K, stride, padding, output_padding):
+    """``(H - 1)*s - 2p + K + op``: output length of a transposed convolution
+    (the input length of the convolution it is the adjoint of)."""
+    return (H - 1) * stride - 2 * padding + K + output_padding
+
+
 # ------------------------------------------------------------ matrix product
 
 def matmul(a, b):

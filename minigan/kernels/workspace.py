@@ -1,4 +1,4 @@
-"""A workspace pool: large scratch arrays reused from step to step.
+"""A workspace pool: large work arrays reused from step to step.
 
 A GAN step allocates the same large arrays every time (the im2col columns of
 a DCGAN layer are 160 MB at batch 256). Allocations that large bypass the C
@@ -13,7 +13,7 @@ any array still uses its memory: there is no ``release`` to forget.
 
 Only arrays of at least ``MIN_BYTES`` come from the pool; blocks are matched
 by exact size (shapes repeat every step). Free blocks are dropped, least
-recently used first, when the pool would grow past ``BUDGET_BYTES``.
+recently used first, when the pool would grow past ``POOL_LIMIT_BYTES``.
 """
 
 import sys
@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 MIN_BYTES = 1 << 20
-BUDGET_BYTES = 1 << 30        # the dcgan step at batch 256 pools about 400 MB
+POOL_LIMIT_BYTES = 1 << 30        # the dcgan step at batch 256 pools about 400 MB
 
 _blocks = OrderedDict()            # key -> 1-D uint8 array; most recently used last
 _keys = iter(range(1 << 62))
@@ -43,7 +43,7 @@ def empty(shape, dtype):
     if key is None:
         total = sum(b.nbytes for b in _blocks.values())
         for k in [k for k in _blocks if _is_free(k)]:
-            if total + nbytes <= BUDGET_BYTES:
+            if total + nbytes <= POOL_LIMIT_BYTES:
                 break
             total -= _blocks.pop(k).nbytes
         key = next(_keys)

@@ -11,8 +11,8 @@ Three things follow from that one fact and live here, once:
       dx  = A_W^T(dy)        dxt = A_W^T(dyt)
       dW  = grad_W(x, dy) + grad_W(xt, dyt)        db = sum(dy)
 
-* **Spectral normalization** of the weight (:func:`spectral_norm`): the op
-  runs with ``W / sigma(W)`` and the weight gradient is mapped back through
+* **Spectral normalization** of the weight (turned on by
+  :func:`minigan.layers.spectral.spectral_norm`): the op runs with ``W / sigma(W)`` and the weight gradient is mapped back through
   ``functional.spectral_norm_backward``.
 
 * The forward/backward plumbing between the layer and its functional pair.
@@ -22,15 +22,13 @@ A subclass sets ``_forward_fn(x, W, b) -> (y, cache)`` and
 checks its input in ``_check(x)``.
 """
 
-import numpy as np
-
-from .. import backend
 from ..functional.spectral_norm import spectral_norm_backward, spectral_norm_forward
 from .base import Layer
 
 
 class Affine(Layer):
     cache = None
+    spectral_normalizable = False  # Dense and Conv2D: spectral_norm may normalize W
     sn_iterations = None         # None: no spectral normalization
     _sn_cache = None
 
@@ -100,39 +98,3 @@ class Affine(Layer):
             dW = dWt if dW is None else dW + dWt
         self._accumulate_weight_grads(dW, db)
         return dx, dxt
-
-
-def spectral_norm(layer, n_power_iterations=1, rng=None):
-    """Turn on spectral normalization of ``layer``'s weight (a Dense or
-    Conv2D) and return the layer. The vector ``u`` starts at a random unit
-    vector from ``rng`` and is a buffer (saved in ``state_dict``)."""
-    from .conv import Conv2D
-    from .dense import Dense
-    if type(layer) not in (Dense, Conv2D):
-        raise TypeError(f"spectral_norm: expected a Dense or Conv2D layer, got {layer!r}")
-    if n_power_iterations < 1:
-        raise ValueError(f"spectral_norm: expected n_power_iterations >= 1, got "
-                         f"{n_power_iterations}")
-    W = layer.params["W"]
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    u = rng.standard_normal(W.shape[0])
-    u /= np.linalg.norm(u)
-    xp = backend.get_array_module(W)
-    layer.buffers["sn_u"] = xp.asarray(u.astype(W.dtype))
-    layer.sn_iterations = n_power_iterations
-    return layer
-
-
-def apply_spectral_norm(net, n_power_iterations=1, rng=0):
-    """Spectral normalization on every Dense and Conv2D layer of ``net`` (in
-    place; returns ``net``), each with its own starting ``u``."""
-    from .conv import Conv2D
-    from .dense import Dense
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    stack = [net]
-    while stack:
-        layer = stack.pop(0)
-        if type(layer) in (Dense, Conv2D):
-            spectral_norm(layer, n_power_iterations, rng)
-        stack = list(layer.children()) + stack
-    return net

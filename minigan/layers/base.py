@@ -48,35 +48,24 @@ backward pass through the tangent pass. Layers without it (BatchNorm,
 Dropout) refuse with a clear error.
 """
 
-import math
-
 import numpy as np
 
 from .. import backend
-from .. import init as initializers
 
 
-def as_rng(rng):
-    """A ``numpy.random.Generator`` from a Generator, an int seed or None."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+def layer_classes():
+    """minigan's layer classes by name (those ``minigan.layers`` exports): the
+    registry the gradient-check table and the tangent-pass message are drawn
+    from."""
+    from .. import layers
+    return {n: getattr(layers, n) for n in sorted(layers.__all__)
+            if isinstance(getattr(layers, n), type) and issubclass(getattr(layers, n), Layer)
+            and n != "Layer"}
 
 
-def add_weight_and_bias(layer, w_shape, n_bias, bias, rng, init, dtype):
-    """Register ``W`` of ``w_shape`` and, if ``bias``, ``b`` of length ``n_bias``.
-
-    ``init=None`` gives PyTorch's defaults, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    for both; an explicit ``init(shape, rng, dtype)`` sets W and a zero bias.
-    """
-    rng = as_rng(rng)
-    if init is None:
-        layer.add_param("W", initializers.torch_default(w_shape, rng, dtype=dtype))
-        if bias:
-            bound = 1.0 / math.sqrt(initializers.fans(w_shape)[0])
-            layer.add_param("b", initializers.uniform((n_bias,), rng, -bound, bound, dtype))
-    else:
-        layer.add_param("W", init(w_shape, rng, dtype=dtype))
-        if bias:
-            layer.add_param("b", initializers.zeros((n_bias,), dtype=dtype))
+def tangent_layers():
+    """Names of the layer classes that have a tangent pass."""
+    return [n for n, c in layer_classes().items() if c.jvp_forward is not Layer.jvp_forward]
 
 
 class Layer:
@@ -104,8 +93,7 @@ class Layer:
         raise NotImplementedError(
             f"{self!r} has no tangent pass (second-order backward), so it cannot be in a "
             f"network whose input gradient is penalized (WGAN-GP); the layers that have one "
-            f"are Dense, Conv2D, ConvTranspose2D, ReLU, LeakyReLU, Maxout, Tanh, Sigmoid, "
-            f"Reshape, Flatten and Sequential")
+            f"are {', '.join(tangent_layers())}")
 
     def jvp_backward(self, dy, dyt, param_grads=True, input_grad=True):
         """Backward pass of :meth:`jvp_forward`: returns ``(dx, dxt)``."""

@@ -3,9 +3,9 @@
 import numpy as np
 
 from .. import functional as F
-from ..kernels.reference import conv_output_size
+from ..functional.conv import conv_output_size
 from .affine import Affine
-from .base import add_weight_and_bias
+from ..init import add_weight_and_bias
 
 
 def _pair_check(name, kernel_size, stride, padding, output_padding=0):
@@ -35,6 +35,8 @@ class Conv2D(_ConvBase):
     :class:`~minigan.layers.Dense`, plus ``kernel_size``, ``stride``,
     ``padding`` (square kernels, equal padding on every side).
     """
+
+    spectral_normalizable = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  bias=True, rng=None, init=None, dtype=np.float32):

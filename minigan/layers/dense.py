@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import functional as F
 from .affine import Affine
-from .base import add_weight_and_bias
+from ..init import add_weight_and_bias
 
 
 class Dense(Affine):
@@ -22,6 +22,8 @@ class Dense(Affine):
         the bias starts at zero.
     dtype : float32 (default) or float64
     """
+
+    spectral_normalizable = True
 
     def __init__(self, in_features, out_features, bias=True, rng=None, init=None,
                  dtype=np.float32):

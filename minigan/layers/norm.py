@@ -7,7 +7,8 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from .. import init as initializers
-from .base import Layer, as_rng
+from ..init import as_rng
+from .base import Layer
 
 
 class BatchNorm(Layer):

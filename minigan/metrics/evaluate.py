@@ -36,7 +36,7 @@ def real_digits(n, seed=0):
 class Evaluator:
     """Scores generators of one kind (``"images"`` or a 2D mixture name)."""
 
-    CHUNK = 100          # samples generated at a time (bounds the scratch memory)
+    CHUNK = 100          # samples generated at a time (bounds the temporary memory)
 
     def __init__(self, kind="images", n=5000, seed=0):
         self.kind, self.n, self.seed = kind, n, seed
