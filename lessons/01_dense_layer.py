@@ -106,9 +106,6 @@ for step in range(size(200, 20)):
     b -= 0.1 * db
 print(f"loss {losses[0]:.3f} -> {losses[-1]:.4f}; learned W {np.round(W, 2)}, b {np.round(b, 2)}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.figure(figsize=(5, 3))

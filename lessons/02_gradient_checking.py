@@ -98,9 +98,6 @@ best = int(np.argmin(errors64))
 print(f"float64: best error {errors64[best]:.1e} at eps = {epsilons[best]:.0e}; "
       f"float32: best {min(errors32):.1e}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.figure(figsize=(5, 3.5))

@@ -89,9 +89,6 @@ stable = stable_bce(grid, np.float32(0))
 first_inf = grid[np.isinf(naive)].min() if np.isinf(naive).any() else None
 print(f"float32 naive BCE first becomes inf at logit {first_inf}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.figure(figsize=(5, 3.5))

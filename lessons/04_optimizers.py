@@ -102,9 +102,6 @@ for name, path in paths.items():
     print(f"{name:<26} distance to the minimum after {n} steps: "
           f"{np.linalg.norm(path[-1]):.2e}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 xs, ys = np.meshgrid(np.linspace(-4.5, 4.5, 100), np.linspace(-2, 2, 100))

@@ -105,9 +105,6 @@ for name, minimax in (("non-saturating", False), ("minimax", True)):
           f"{steps} steps: {last['modes_captured']}/8 modes, high-quality share "
           f"{last['high_quality_share']:.2f}, reverse KL {last['reverse_kl']:.2f}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))

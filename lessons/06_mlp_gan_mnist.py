@@ -27,24 +27,21 @@ from _common import out, size
 import minigan as mg
 from minigan import data, optim, viz
 
-rng = np.random.default_rng(0)
-G = mg.Sequential(mg.Dense(100, 128, rng=rng), mg.LeakyReLU(0.2), mg.Dense(128, 784, rng=rng),
-                  mg.Sigmoid(), mg.Reshape(1, 28, 28))
-D = mg.Sequential(mg.Flatten(), mg.Dense(784, 128, rng=rng), mg.LeakyReLU(0.2),
-                  mg.Dropout(0.3, rng=rng), mg.Dense(128, 1, rng=rng))
-oG = optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
-oD = optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+from minigan import gan
 
-images, _ = data.load_mnist("test")
-real_all = (images[:size(10000, 128)].astype(np.float32) / 255.0)      # [0, 1]
-batches = data.Batches(real_all, 64, seed=0)
-steps = size(30 * batches.steps_per_epoch, 4)
-fixed = rng.standard_normal((64, 100)).astype(np.float32)
-history = []
-t0 = time.perf_counter()
-for t in range(steps):
-    real = batches.batch(t)
-    z = rng.standard_normal((64, 100)).astype(np.float32)
+
+def make(seed):
+    """G, D and their optimizers, all from one seed."""
+    rng = np.random.default_rng(seed)
+    G = mg.Sequential(mg.Dense(100, 128, rng=rng), mg.LeakyReLU(0.2),
+                      mg.Dense(128, 784, rng=rng), mg.Sigmoid(), mg.Reshape(1, 28, 28))
+    D = mg.Sequential(mg.Flatten(), mg.Dense(784, 128, rng=rng), mg.LeakyReLU(0.2),
+                      mg.Dropout(0.3, rng=rng), mg.Dense(128, 1, rng=rng))
+    return (G, D, optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+            optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999)))
+
+
+def step(G, D, oG, oD, real, z):
     fake = G.forward(z)
     D.zero_grad()
     l_real, dl = mg.bce_with_logits(D.forward(real), 1.0)
@@ -56,10 +53,43 @@ for t in range(steps):
     l_g, dl = mg.bce_with_logits(D.forward(fake), 1.0)
     G.backward(D.backward(dl, param_grads=False), input_grad=False)
     oG.step()
-    history.append((l_real + l_fake, l_g))
+    return l_real + l_fake, l_g
+
+
+images, _ = data.load_mnist("test")
+real_all = (images[:size(10000, 128)].astype(np.float32) / 255.0)      # [0, 1]
+batches = data.Batches(real_all, 64, seed=0)
+rng = np.random.default_rng(1)
+
+# %% [markdown]
+# This loop is minigan's step: from the same start on the same batch, one
+# step of each leaves every weight, every Adam moment and D's Dropout state
+# (its draw counter) bit for bit the same.
+
+# %%
+a, b = make(0), make(0)
+z = rng.standard_normal((64, 100)).astype(np.float32)
+step(*a, batches.batch(0), z)
+gan.gan_step(*b, batches.batch(0), z)
+same = all(np.array_equal(p, q) for p, q in
+           zip(list(a[0].state_dict().values()) + list(a[1].state_dict().values()),
+               list(b[0].state_dict().values()) + list(b[1].state_dict().values())))
+print("hand-written step == minigan.gan.gan_step:", same)
+assert same
+
+# %%
+G, D, oG, oD = make(0)
+steps = size(30 * batches.steps_per_epoch, 4)
+fixed = rng.standard_normal((64, 100)).astype(np.float32)
+history = []
+t0 = time.perf_counter()
+for t in range(steps):
+    z = rng.standard_normal((64, 100)).astype(np.float32)
+    history.append(step(G, D, oG, oD, batches.batch(t), z))
     if (t + 1) % max(steps // 6, 1) == 0:
-        print(f"step {t + 1}/{steps}: D loss {l_real + l_fake:.3f}, G loss {l_g:.3f}")
+        print(f"step {t + 1}/{steps}: D loss {history[-1][0]:.3f}, G loss {history[-1][1]:.3f}")
 print(f"{steps} steps in {time.perf_counter() - t0:.1f} s")
+assert np.all(np.isfinite(history)), "a loss became NaN or infinite"
 
 viz.save_grid(out("06_mlp_gan_samples.png"), 2 * G.forward(fixed) - 1)   # grid wants [-1, 1]
 print("figure:", out("06_mlp_gan_samples.png"))

@@ -112,9 +112,6 @@ print(f"dW vs minigan: {np.abs(dW - layer.grads['W']).max():.1e}; "
       f"dx vs minigan: {np.abs(dx - dx_lib).max():.1e}")
 assert np.abs(dW - layer.grads["W"]).max() < 1e-10 and np.abs(dx - dx_lib).max() < 1e-10
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3))

@@ -75,9 +75,6 @@ stamped = one.forward(np.ones((1, 1, size(8, 4), size(8, 4))))
 print("4x4 kernel of ones, stride 2, on a constant image: values",
       np.unique(stamped[0, 0, 2:-2, 2:-2]))
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 odd = mg.ConvTranspose2D(1, 1, 3, stride=2, padding=1, output_padding=1, bias=False,

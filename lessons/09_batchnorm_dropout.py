@@ -13,15 +13,30 @@
 # ## Backward
 #
 # $d\beta = \sum_k dy_k$ and $d\gamma = \sum_k dy_k \hat x_k$ are direct.
-# For $dx$, $\mu$ and $\sigma^2$ depend on every $x_k$. Writing
-# $s = 1/\sqrt{\sigma^2+\epsilon}$ and $g_k = \gamma\, dy_k$ (the gradient
-# reaching $\hat x_k$), the chain rule through $\mu$ and $\sigma^2$ gives,
-# after the terms are collected,
+# For $dx$, $\mu$ and $\sigma^2$ depend on every $x_k$, so go back through
+# the forward pass one node at a time. Write $s = 1/\sqrt{\sigma^2+\epsilon}$.
+#
+# 1. Into $\hat x$: $\; d\hat x_k = \gamma\, dy_k$.
+# 2. Into $\sigma^2$, which reaches every $\hat x_k = (x_k - \mu)\, s$
+#    through $s$, with $ds/d\sigma^2 = -\tfrac12 s^3$:
+#    $$ d\sigma^2 = \sum_k d\hat x_k\,(x_k - \mu)\cdot\big(-\tfrac12 s^3\big). $$
+# 3. Into $\mu$, which reaches every $\hat x_k$ directly (factor $-s$) and
+#    $\sigma^2$ (factor $\partial\sigma^2/\partial\mu = -\tfrac2M\sum_k (x_k - \mu) = 0$):
+#    $$ d\mu = -s \sum_k d\hat x_k + d\sigma^2 \cdot 0 . $$
+# 4. Into $x_k$, along its three paths ($\hat x_k$ directly, $\sigma^2$ with
+#    $\partial\sigma^2/\partial x_k = \tfrac2M (x_k - \mu)$, $\mu$ with
+#    $\partial\mu/\partial x_k = \tfrac1M$):
+#    $$ dx_k = d\hat x_k\, s + d\sigma^2\, \tfrac2M (x_k - \mu) + d\mu\, \tfrac1M . $$
+#
+# Substituting steps 2 and 3 into 4, with $x_k - \mu = \hat x_k / s$ and
+# $g_k = d\hat x_k = \gamma\, dy_k$, the terms collect into
 #
 # $$ dx_k = \frac{s}{M}\Big( M g_k - \sum_j g_j - \hat x_k \sum_j g_j \hat x_j \Big)
 #        = \frac{\gamma s}{M}\big( M\, dy_k - d\beta - \hat x_k\, d\gamma \big). $$
 #
-# Read it as: the gradient with its mean and its component along $\hat x$
+# (`bn_backward_steps` below computes steps 1-4 literally, and the test
+# checks that the two forms agree.) Read it as: the gradient with its mean
+# and its component along $\hat x$
 # removed (normalizing makes the output blind to shifts and scalings of the
 # input). In eval mode $\mu$, $\sigma^2$ are fixed running statistics and
 # $dx = \gamma s\, dy$.
@@ -54,6 +69,17 @@ def bn_backward(dy, cache):
     return gamma * s / M * (M * dy - dbeta - xhat * dgamma), dgamma, dbeta
 
 
+def bn_backward_steps(dy, x, gamma, eps=1e-5):
+    """The same dx, node by node: x-hat, then the variance, the mean, x."""
+    M = x.shape[0]
+    mu, var = x.mean(0), x.var(0)
+    s = 1 / np.sqrt(var + eps)
+    dxhat = gamma * dy                                           # step 1
+    dvar = (dxhat * (x - mu)).sum(0) * (-0.5 * s**3)             # step 2
+    dmu = -s * dxhat.sum(0) + dvar * (-2 / M) * (x - mu).sum(0)  # step 3 (the last sum is 0)
+    return dxhat * s + dvar * 2 / M * (x - mu) + dmu / M         # step 4
+
+
 rng = np.random.default_rng(0)
 N, C = size(16, 6), 5
 x = rng.normal(2, 3, (N, C))
@@ -69,6 +95,9 @@ dx_lib = bn.backward(dy)
 print(f"forward vs minigan {np.abs(y - y_lib).max():.1e}, dx {np.abs(dx - dx_lib).max():.1e}, "
       f"dgamma {np.abs(dgamma - bn.grads['gamma']).max():.1e}")
 assert np.abs(dx - dx_lib).max() < 1e-12
+dx_steps = bn_backward_steps(dy, x, gamma)
+print(f"steps 1-4 against the collected formula: {np.abs(dx_steps - dx).max():.1e}")
+assert np.abs(dx_steps - dx).max() < 1e-12
 print("numerical check of minigan.BatchNorm:", gradcheck.check_layer(bn, x))
 print("the removed components: sum of dx per channel", np.abs(dx.sum(0)).max().round(12),
       "| <dx, xhat> per channel", np.abs((dx * cache[0]).sum(0)).max().round(9),
@@ -102,9 +131,6 @@ for _ in range(size(60, 10)):
     trace.append((bn2.buffers["running_mean"][0], bn2.buffers["running_var"][0]))
 print(f"running mean {trace[-1][0]:.2f} (data 5), running var {trace[-1][1]:.2f} (data 4)")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.figure(figsize=(5, 3))

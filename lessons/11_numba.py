@@ -77,9 +77,6 @@ print(f"{n:,} parameters: NumPy {t_np:.1f} ms (minigan's reference {t_ref:.1f} m
       f"Numba {t_nb:.2f} ms: {t_np / t_nb:.1f}x faster")
 print(f"first call (compile or load from the cache): {1e3 * first_call:.0f} ms")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 plt.figure(figsize=(4.5, 3))

@@ -213,9 +213,6 @@ if cp is not None:
     print(f"{'col2im, CuPy gather (GPU)':<28} {gpu['col2im, CuPy gather (GPU)']:8.3f} ms")
 
 # %%
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 times = {**cpu, **gpu}

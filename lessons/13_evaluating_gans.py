@@ -81,9 +81,6 @@ for k, s in table.items():
     print(f"{k:<12}{s['fid']:>9.1f}{s['is']:>7.2f}{s['classes_covered']:>9}"
           f"{s['kl_uniform']:>10.3f}{s['confident_share']:>11.2f}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fids = [table["real digits"]["fid"]] + [table[f"noise {s}"]["fid"] for s in levels[1:]]

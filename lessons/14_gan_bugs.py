@@ -63,6 +63,7 @@ good = ring_run(correct_step)
 bad = ring_run(swapped_labels)
 print(f"bug 1: modes captured {bad[0]}/8 (correct: {good[0]}/8); mean D(x) {bad[1]['d_real']:.2f}"
       f" (correct: {good[1]['d_real']:.2f})")
+assert bad[1]["d_real"] < good[1]["d_real"], "swapped labels should lower D's score of the reals"
 
 # %% [markdown]
 # ## Bug 2: the discriminator updated during the generator step
@@ -88,6 +89,7 @@ bad = ring_run(d_trained_by_g)
 gap = lambda m: m["d_real"] - m["d_fake"]  # noqa: E731
 print(f"bug 2: modes captured {bad[0]}/8 (correct {good[0]}/8); D(x) - D(G(z)) = "
       f"{gap(bad[1]):.3f} (correct {gap(good[1]):.3f})")
+assert gap(bad[1]) < gap(good[1]), "a D trained by G's loss should tell real from fake less well"
 
 # %% [markdown]
 # ## Bug 3: BatchNorm left in training mode when sampling
@@ -115,6 +117,7 @@ singles_train, singles_eval = np.stack([with_a, with_b]), np.stack([eval_a, eval
 print(f"bug 3: the same z in two different batches differs by "
       f"{np.abs(with_a - with_b).max():.2f} in train mode, {np.abs(eval_a - eval_b).max():.1e} "
       f"in eval mode")
+assert np.abs(with_a - with_b).max() > 1e-2 and np.array_equal(eval_a, eval_b)
 
 # %% [markdown]
 # ## Bug 4: Adam without bias correction
@@ -155,12 +158,16 @@ gan.gan_step(G, D, *opts, data.sample_mixture("ring", 256, rng),
 moved_good = np.abs(G[0].params["W"] - w0).max()
 print(f"bug 4: largest first-step weight change {moved_bad:.2e} without correction vs "
       f"{moved_good:.2e} with (lr = 2e-4): {moved_bad / moved_good:.1f}x")
+assert moved_bad / moved_good > 10      # about 0.5 / sqrt(1 - 0.999) = 15.8 (lesson 04)
 
 # %% [markdown]
 # ## Bug 5: sigmoid, then log, instead of BCE on logits
 #
 # **Symptom:** once D is confident enough that $\sigma(x)$ underflows to 0 in
-# float32 (logits below about $-104$), G's loss $-\log\sigma(x)$ becomes
+# float32 (logits below about $-88.7$, where $e^{-x}$ overflows the largest
+# float32, $3.4\cdot 10^{38} = e^{88.72}$, and $1/(1 + \infty) = 0$; the
+# smallest float32 could hold $\sigma(x)$ down to about $-103.9$, but this
+# formula never gets there), G's loss $-\log\sigma(x)$ becomes
 # `inf` and its gradient, computed through the sigmoid as
 # $-(1/\sigma)\cdot\sigma(1-\sigma)$, becomes $0/0$ = `nan`, which the next
 # update spreads into every weight (the trainer's NaN guard stops there).
@@ -176,6 +183,12 @@ with np.errstate(all="ignore"):
 _, good_grad = mg.bce_with_logits(x, 1.0)
 print("bug 5: G loss via sigmoid+log", naive_loss.ravel(), "| gradient",
       naive_grad.ravel(), "| on logits:", (good_grad * len(x)).ravel())
+assert np.isinf(naive_loss[2, 0]) and np.isnan(naive_grad[2, 0])
+assert np.allclose(good_grad * len(x), -1.0)          # sigma(x) - 1, exact at any logit
+with np.errstate(over="ignore"):
+    grid = np.arange(-100, -80, 0.01, dtype=np.float32)
+    zero = grid[1 / (1 + np.exp(-grid)) == 0]
+print(f"sigma(x) computed as 1/(1 + exp(-x)) in float32 is exactly 0 below x = {zero.max():.2f}")
 
 # %% [markdown]
 # ## Not a bug, a habit: noisy labels
@@ -201,9 +214,6 @@ print("habit: D's gradient on confident reals, target 1:",
       by_hand.ravel().round(5))
 assert np.allclose(by_hand, library, rtol=1e-12, atol=0)
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, 2, figsize=(7, 3))

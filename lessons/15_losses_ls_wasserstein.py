@@ -182,9 +182,6 @@ for name, (game, kind, lr, betas) in settings.items():
     print(f"{name:<15} {batches // n:>6} G steps: {r['modes_captured']}/8 modes, high-quality "
           f"share {r['high_quality_share']:.2f}, reverse KL {r['reverse_kl']:.2f}{gaps}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, 5, figsize=(18, 3.6))

@@ -21,7 +21,11 @@
 # sample of the whole model draws a cluster $k$ with probability
 # $\pi_k$ (its share of the data), then $z$: the mixture
 # $p(x) = \sum_k \pi_k\, p_G(x \mid k)$ is still an unconditional model of
-# the data, and no label was used anywhere.
+# the data, and no label was used anywhere. This is the idea of the
+# self-conditioned GAN (Liu, Wang, Bau, Zhu & Torralba, "Diverse Image
+# Generation via Self-Conditioned GANs", CVPR 2020), which clusters the
+# discriminator's features and re-clusters as training goes; minigan clusters
+# the pixels once, before the first step.
 #
 # ## k-means (Lloyd 1982)
 #
@@ -96,9 +100,6 @@ for k in (10, K):
     print(f"{k} clusters: sizes {np.bincount(a).min()} to {np.bincount(a).max()}, "
           f"purity against the labels {purity:.3f}")
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(2, K // 2, figsize=(K * 0.6, 2.6))

@@ -49,8 +49,6 @@ def ring_panels(results, means, colour_by, name):
     with red crosses: ``results`` maps a title to ``(points, colours)``
     (colours None: one colour; else a number per point, named ``colour_by``).
     Saved as lessons/out/NAME."""
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 4))
