@@ -1,4 +1,4 @@
-"""Plot the README's per-epoch curves: classifier FID and confident share of
+"""Plot the per-epoch curves of docs/results.md: classifier FID and confident share of
 several runs, from the ``metrics.csv`` each run's trainer wrote.
 
     python benchmarks/plot_curves.py --out benchmarks/results/dcgan-mnist-curves.png \
@@ -6,8 +6,8 @@ several runs, from the ``metrics.csv`` each run's trainer wrote.
         "plain DCGAN=benchmarks/results/plain-dcgan-mnist-metrics.csv" \
         "InfoGAN, 10 codes=benchmarks/results/infogan-mnist-metrics.csv"
 
-``--real`` draws the real digits' own confident share and the target (80%
-of it) as horizontal lines; ``--epochs N`` cuts every curve at epoch N.
+``--real`` draws the real digits' own confident share as a horizontal line;
+``--epochs N`` cuts every curve at epoch N.
 """
 
 import argparse
@@ -48,7 +48,6 @@ def main(argv=None):
     ax_fid.set_xlabel("epoch")
     ax_fid.set_ylabel("classifier FID (log scale, lower is better)")
     ax_share.axhline(args.real, color="grey", lw=0.8, ls=":", label="real digits")
-    ax_share.axhline(0.8 * args.real, color="red", lw=0.8, ls="--", label="target: 80% of real")
     ax_share.set_xlabel("epoch")
     ax_share.set_ylabel("confident share (max prob >= 0.9)")
     ax_share.set_ylim(0, 1)
