@@ -30,8 +30,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 ORIGINAL_ENV = dict(os.environ)
-STEP_MODELS = ("mlp", "dcgan")
-LATENT, IMAGE = 100, (1, 28, 28)
+# model -> (latent size, shape of one sample, batches timed: None for the run's)
+STEP_MODELS = {"mlp": (100, (1, 28, 28), None), "dcgan": (100, (1, 28, 28), None),
+               "pacgan-mlp": (2, (2,), (100,))}      # the PacGAN paper's 2D model, batch 100
 
 
 def build_step(model, batch, seed=0):
@@ -39,12 +40,13 @@ def build_step(model, batch, seed=0):
     import numpy as np
 
     from minigan import backend, gan, optim
+    latent, shape, _ = STEP_MODELS[model]
     G, D = gan.build(model, rng=seed)
     oG = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     rng = np.random.default_rng(seed)
-    real = backend.asarray(rng.uniform(-1, 1, (batch,) + IMAGE).astype(np.float32))
-    z = backend.asarray(rng.standard_normal((batch, LATENT)).astype(np.float32))
+    real = backend.asarray(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32))
+    z = backend.asarray(rng.standard_normal((batch, latent)).astype(np.float32))
     return G, D, oG, oD, real, z
 
 
@@ -52,7 +54,7 @@ def time_minigan_step(model, batch, backend_name, reps):
     from minigan import backend, gan
     backend.set_backend(backend_name)
     G, D, oG, oD, real, z = build_step(model, batch)
-    gflop = common.step_gflop(G, D, LATENT, IMAGE, batch)
+    gflop = common.step_gflop(G, D, STEP_MODELS[model][0], STEP_MODELS[model][1], batch)
 
     def step():
         gan.gan_step(G, D, oG, oD, real, z)
@@ -77,7 +79,8 @@ def torch_child(model, batch, threads, reps):
     torch.set_num_threads(threads)
     backend.set_backend("numpy")          # only to build the twins
     G, D, _, _, real, z = build_step(model, batch)
-    tG, tD = common.torch_twin(G, (LATENT,)), common.torch_twin(D, IMAGE)
+    latent, shape, _ = STEP_MODELS[model]
+    tG, tD = common.torch_twin(G, (latent,)), common.torch_twin(D, shape)
     step = common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)),
                              torch.from_numpy(np.asarray(z)))
     print(json.dumps({"torch_median_ms": common.median_ms(step, reps, warmup=2),
@@ -260,10 +263,10 @@ def main():
         print(f"{case:<44}" + "".join(f"{rs[b]['median_ms']:>10.2f}ms" for b in backends)
               + f"   {rs['numba']['speedup_vs_numpy']:>6.1f}x")
 
-    print(f"\n{'GAN step':<8}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
+    print(f"\n{'GAN step':<10}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
           f"{'GFLOP':>8}{'GFLOP/s':>9}{'torch':>11}{'ratio':>7}")
-    for model in STEP_MODELS:
-        for batch in batches:
+    for model, (_, _, own_batches) in STEP_MODELS.items():
+        for batch in own_batches or batches:
             torch_ms, torch_err = None, None
             if use_torch:
                 res, torch_err = run_torch(model, batch, args.threads, reps)
@@ -283,12 +286,12 @@ def main():
                 rows.append(row)
                 tm = f"{torch_ms:>9.1f}ms" if torch_ms else f"{'-':>11}"
                 ratio = f"{ms / torch_ms:>7.2f}" if torch_ms else f"{'-':>7}"
-                print(f"{model:<8}{batch:>6}{b:>8}{ms:>9.1f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
-                      f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}")
+                print(f"{model:<10}{batch:>6}{b:>8}{ms:>9.2f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
+                      f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}  {1e3 / ms:>6.0f} steps/s")
             if torch_err:
                 print(f"  (PyTorch did not run: {torch_err[0]})")
-    for model in STEP_MODELS:
-        for batch in batches:
+    for model, (_, _, own_batches) in STEP_MODELS.items():
+        for batch in own_batches or batches:
             rs = {r["backend"]: r for r in rows if r["kind"] == "step" and r["model"] == model
                   and r["batch"] == batch}
             if "numpy" in rs and "numba" in rs:

@@ -119,6 +119,16 @@ def step_gflop(G, D, latent_dim, image_shape, batch):
 
 # -------------------------------------------------------- PyTorch twins
 
+def _TorchMaxout(pieces):
+    """Maxout in PyTorch: the maximum over ``pieces`` contiguous features."""
+    import torch.nn as tnn
+
+    class Maxout(tnn.Module):
+        def forward(self, x):
+            return x.view(x.shape[0], -1, pieces).amax(dim=2)
+    return Maxout()
+
+
 def torch_twin(net, input_shape):
     """The same network in PyTorch, layer for layer, with the same weights."""
     import numpy as np
@@ -142,8 +152,12 @@ def torch_twin(net, input_shape):
         elif isinstance(layer, mg.BatchNorm):
             t = (tnn.BatchNorm1d if x.ndim == 2 else tnn.BatchNorm2d)(
                 layer.num_features, eps=layer.eps, momentum=layer.momentum)
+        elif isinstance(layer, mg.ReLU):
+            t = tnn.ReLU()
         elif isinstance(layer, mg.LeakyReLU):
             t = tnn.LeakyReLU(layer.slope)
+        elif isinstance(layer, mg.Maxout):
+            t = _TorchMaxout(layer.pieces)
         elif isinstance(layer, mg.Tanh):
             t = tnn.Tanh()
         elif isinstance(layer, mg.Sigmoid):
