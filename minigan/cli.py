@@ -52,7 +52,8 @@ TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", 
                "beta2", "loss", "label_smoothing", "ema", "seed", "backend", "image_size",
                "channels", "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight",
                "pack", "width", "dropout", "codes", "info_weight", "clusters", "spectral_norm",
-               "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard")
+               "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard",
+               "updates")
 # What --resume may change: where and how long it runs, how often it reports,
 # and the backend (which changes only rounding). Everything else is the run.
 RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend", "tensorboard")
@@ -296,6 +297,10 @@ def build_parser():
                         "(gradient penalty), hinge (pair it with --spectral-norm), relativistic "
                         "(the relativistic average GAN)")
     p.add_argument("--n-critic", type=int, help="critic steps per G step (default 1, wgan*: 5)")
+    p.add_argument("--updates", choices=("alternating", "simultaneous"),
+                   help="alternating: D's step, then G's against the new D (default); "
+                        "simultaneous: both gradients at the same weights, as in the PacGAN "
+                        "authors' runs (pacgan-mlp's default)")
     p.add_argument("--clip", type=float, help="WGAN weight clipping (default 0.01 for wgan)")
     p.add_argument("--gp-weight", type=float,
                    help="gradient penalty weight (wgan-gp: 10; 0.1 for the toy model)")

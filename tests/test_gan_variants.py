@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigan as mg
-from minigan import backend, gradcheck
+from minigan import backend, gan, gradcheck, optim
 from minigan.gan import Config, Inputs, Trainer, objectives
 from minigan.layers import Dropout
 
@@ -85,6 +85,49 @@ def test_step_gradients_are_the_objectives_derivatives(name, rng):
         numeric = gradcheck.numerical_gradient(
             lambda: obj.g_loss(D.forward(G.forward(z)), D.forward(real))[0], p)
         close(grad, numeric, pname)
+
+
+@pytest.mark.parametrize("simultaneous", [True, False])
+def test_simultaneous_updates_take_both_gradients_at_the_same_weights(simultaneous, rng):
+    """With SGD at learning rate 1 a weight moves by minus its gradient.
+    Simultaneous: G's gradient is that of its loss at D's *old* weights;
+    alternating: at D's new ones. Both checked by central differences."""
+    from minigan.gan.step import Game
+    f64 = np.float64
+    G = mg.Sequential(mg.Dense(2, 4, rng=1, dtype=f64), mg.Tanh(), mg.Dense(4, 2, rng=2, dtype=f64))
+    D = mg.Sequential(mg.Dense(2, 5, rng=3, dtype=f64), mg.Tanh(), mg.Dense(5, 1, rng=4, dtype=f64))
+    real, z = arr(rng.standard_normal((6, 2))), arr(rng.standard_normal((6, 2)))
+    obj = objectives.get("non-saturating")
+    G0 = {k: host(v).copy() for k, v in G.state_dict().items()}
+    D0 = {k: host(v).copy() for k, v in D.state_dict().items()}
+
+    def d_loss():
+        return obj.d_loss(D.forward(real), D.forward(G.forward(z)))[0]
+
+    def g_loss():
+        return obj.g_loss(D.forward(G.forward(z)))[0]
+
+    d_grads = {k: host(gradcheck.numerical_gradient(d_loss, p)) for k, p, _ in D.parameters()}
+    D_new = {k: D0[k] - g for k, g in d_grads.items()}
+    if not simultaneous:                      # G's gradient after D's update
+        D.load_state_dict({k: arr(v) for k, v in D_new.items()})
+    g_grads = {k: host(gradcheck.numerical_gradient(g_loss, p)) for k, p, _ in G.parameters()}
+    G.load_state_dict({k: arr(v) for k, v in G0.items()})
+    D.load_state_dict({k: arr(v) for k, v in D0.items()})
+    gan.gan_step(G, D, optim.SGD(G.parameters(), lr=1.0), optim.SGD(D.parameters(), lr=1.0),
+                 real, z, game=Game(simultaneous=simultaneous), io=Inputs(spatial=False))
+    for k, g in g_grads.items():
+        np.testing.assert_allclose(host(G.state_dict()[k]), G0[k] - g, rtol=1e-6, atol=1e-9)
+    for k, d in D_new.items():
+        np.testing.assert_allclose(host(D.state_dict()[k]), d, rtol=1e-6, atol=1e-9)
+
+
+def test_pacgan_mlp_trains_with_the_authors_update_rule():
+    assert Config(model="pacgan-mlp").validate().updates == "simultaneous"
+    assert Config(model="pacgan-mlp", loss="wgan-gp").validate().updates == "alternating"
+    assert Config(model="toy").validate().updates == "alternating"
+    with pytest.raises(ValueError, match="one critic step per generator step"):
+        Config(updates="simultaneous", loss="wgan").validate()
 
 
 def test_objective_values_by_definition():

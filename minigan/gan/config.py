@@ -31,8 +31,8 @@ DIGIT_CLUSTERS = 20
 
 # Per model: the data set, length, batch and EMA it trains with by default.
 # The toy model's are the 2D tutorials'; pacgan-mlp's the PacGAN paper's
-# (Adam 1e-4, beta1 0.8, 400 epochs of batches of 100 packs, no EMA), scored
-# every 10 epochs.
+# (Adam 1e-4, beta1 0.8, 400 epochs of batches of 100 packs, no EMA, D and G
+# updated simultaneously as in the authors' runs), scored every 10 epochs.
 MODEL_DEFAULTS = {
     "dcgan": dict(dataset="mnist", epochs=12, batch_size=32, ema=0.995),
     "mlp": dict(dataset="mnist", epochs=12, batch_size=32, ema=0.995),
@@ -40,6 +40,7 @@ MODEL_DEFAULTS = {
     "pacgan-mlp": dict(dataset="ring", epochs=400, batch_size=100, ema=0.0, lr=1e-4, beta1=0.8,
                        eval_every=10),
 }
+UPDATES = ("alternating", "simultaneous")
 
 # Per objective: optimizer, lr, betas, critic steps per G step, weight clip,
 # gradient-penalty weight. WGAN and WGAN-GP take their papers' settings.
@@ -82,6 +83,9 @@ class Config:
     instance_noise: float = 0.0     # sigma of Gaussian noise on D's inputs, annealed to 0
     tensorboard: bool = False       # also write TensorBoard logs to <out>/tb/
     n_critic: int = None            # critic steps per generator step (wgan*: 5)
+    updates: str = None             # "alternating" (D, then G against the new D) or
+                                    # "simultaneous" (both gradients at the same weights).
+                                    # None: the model's (pacgan-mlp: simultaneous)
     clip: float = None              # WGAN weight clipping (wgan: 0.01)
     gp_weight: float = None         # WGAN-GP penalty weight (wgan-gp: 10)
     spectral_norm: bool = False     # spectral normalization of D's Dense/Conv2D weights
@@ -146,6 +150,15 @@ class Config:
         if self.n_critic < 1 or self.clip < 0 or self.gp_weight < 0:
             raise ValueError(f"expected --n-critic >= 1, --clip >= 0 and --gp-weight >= 0, got "
                              f"{self.n_critic}, {self.clip}, {self.gp_weight}")
+        if self.updates is None:     # the PacGAN authors' rule for their model, where it fits
+            paper = self.model == "pacgan-mlp" and self.n_critic == 1
+            self.updates = "simultaneous" if paper else "alternating"
+        if self.updates not in UPDATES:
+            raise ValueError(f"--updates must be one of {', '.join(UPDATES)}, got "
+                             f"{self.updates!r}")
+        if self.updates == "simultaneous" and self.n_critic != 1:
+            raise ValueError(f"--updates simultaneous takes one critic step per generator step, "
+                             f"got --n-critic {self.n_critic}")
         if self.pack < 1 or self.batch_size % self.pack:
             raise ValueError(f"--pack {self.pack}: the batch size ({self.batch_size}) must be a "
                              f"multiple of the pack size (at least 1)")
@@ -271,4 +284,5 @@ class Config:
             d["dropout"] = 0.3      # runs saved before the setting existed had D's Dropout
         d.setdefault("codes", 0)    # nor had they InfoGAN's code
         d.setdefault("clusters", 0)  # nor clusters
+        d.setdefault("updates", "alternating")  # nor simultaneous updates
         return cls(**d)

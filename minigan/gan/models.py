@@ -22,9 +22,9 @@
     The 2D mixtures' model of the PacGAN paper (Lin et al. 2018, the authors'
     ``synthetic_data_experiments``): G z(2) -> 4 x [400 (no bias) -> BatchNorm
     (momentum 0.05) -> ReLU] -> 2; D 3 maxout layers of 200 units with 5 pieces
-    each -> 1 logit. Weights N(0, 0.02), biases 0. What still differs from
-    the authors' runs (alternating updates, one BatchNorm batch for all packed
-    samples) is listed in docs/results.md.
+    each -> 1 logit. Weights N(0, 0.02), biases 0. It trains with the
+    authors' simultaneous updates by default; what still differs from their
+    runs (one BatchNorm batch for all packed samples) is in docs/results.md.
 
 Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,

@@ -8,6 +8,8 @@
     G step:  zero G's grads; the objective's G loss on D(fake) (the fake of the
              last critic step); backward through D without touching D's grads,
              then through G; optimizer step on G
+    [simultaneous updates: D's optimizer step waits until after G's step, so
+     both gradients are taken at the same weights]
 
 The objective (:mod:`minigan.gan.objectives`) gives the losses and their
 gradients with respect to D's outputs. A separable objective (every classic
@@ -37,6 +39,8 @@ class Game:
     clip: float = 0.0             # WGAN: clip D's weights to [-clip, clip] after each step
     gp_weight: float = 0.0        # WGAN-GP: lambda of the gradient penalty
     info_weight: float = 1.0      # InfoGAN: lambda of the code-prediction loss
+    simultaneous: bool = False    # update D after G's gradient is taken (both at the same
+                                  # weights, as in the PacGAN authors' runs); classic: D first
 
     def objective(self):
         return objectives.WithCodeLoss(objectives.get(self.loss), self.info_weight)
@@ -70,9 +74,17 @@ def _together(D, X_real, X_fake, loss, **backward):
     return value, info, out[:n], out[n:], None if dX is None else dX[n:]
 
 
+def _update_critic(D, opt_D, game):
+    opt_D.step()
+    if game.clip:
+        for _, p, _ in D.parameters():
+            backend.get_array_module(p).clip(p, -game.clip, game.clip, out=p)
+
+
 def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=None,
-                targets=None, noise=None):
+                targets=None, noise=None, update=True):
     """One update of D on ``real`` against ``G(z)``; returns (fake, metrics).
+    ``update=False`` leaves D's gradients in ``D.grads`` without stepping.
 
     ``targets`` (BCE objectives): D's targets on the reals and the fakes, one
     per D output (noisy or flipped labels), instead of ``game.real_label`` and
@@ -102,10 +114,8 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=Non
         penalty, _ = gradient_penalty(D, io.d_input(x_hat, labels), game.gp_weight,
                                       where=io.penalty_mask(x_hat))
         d_loss += penalty
-    opt_D.step()
-    if game.clip:
-        for _, p, _ in D.parameters():
-            backend.get_array_module(p).clip(p, -game.clip, game.clip, out=p)
+    if update:
+        _update_critic(D, opt_D, game)
     m = {"d_loss": d_loss, "d_real": _mean_output(game.loss, out_real[:, :1]),
          "d_fake": _mean_output(game.loss, out_fake[:, :1])}
     if info is not None:
@@ -158,6 +168,9 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
     if not isinstance(real, (list, tuple)):
         real, z, labels, eps, codes = [real], [z], [labels], [eps], [codes]
         targets, noise = [targets], [noise]
+    if game.simultaneous and game.n_critic != 1:
+        raise ValueError(f"gan_step: simultaneous updates take one critic step per generator "
+                         f"step, got n_critic={game.n_critic}")
     if not len(real) == len(z) == game.n_critic:
         raise ValueError(f"gan_step: expected {game.n_critic} batches of real data and noise "
                          f"(one per critic step), got {len(real)} and {len(z)}")
@@ -166,7 +179,9 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
                                           for v in (labels, eps, codes, targets, noise))
     for i in range(k):
         fake, m = critic_step(G, D, opt_D, real[i], z[i], game, io, labels[i], eps[i],
-                              codes[i], targets[i], noise[i])
+                              codes[i], targets[i], noise[i], update=not game.simultaneous)
     m["g_loss"] = generator_step(G, D, opt_G, fake, game, io, real[-1], labels[-1], codes[-1],
                                  noise[-1])
+    if game.simultaneous:            # D's gradient was taken before G's step, at D's old weights
+        _update_critic(D, opt_D, game)
     return dict(zip(m, backend.fetch(m.values())))     # one transfer from a GPU per step

@@ -81,7 +81,8 @@ class Trainer:
         self.G, self.D = build_models(cfg)
         self.game = Game(loss=cfg.loss, real_label=1.0 - cfg.label_smoothing,
                          n_critic=cfg.n_critic, clip=cfg.clip, gp_weight=cfg.gp_weight,
-                         info_weight=cfg.info_weight)
+                         info_weight=cfg.info_weight,
+                         simultaneous=cfg.updates == "simultaneous")
         self.io = Inputs(cfg.n_classes, cfg.pack, spatial=cfg.model == "dcgan", codes=cfg.codes)
         self.csv_fields = self.CSV_FIELDS + (("info_loss",) if cfg.codes else ())
         self.opt_G = self._optimizer(self.G)
