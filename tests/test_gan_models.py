@@ -88,8 +88,9 @@ def test_pacgan_mlp_is_the_papers_2d_model():
     after BatchNorm (no bias before it), D with three maxout layers of 200
     units x 5 pieces; weights N(0, 0.02), biases 0."""
     G, D = gan.build("pacgan-mlp", pack=3)
-    assert [repr(l) for l in G] == ["Dense(2 -> 400)", "BatchNorm(400)", "ReLU()"] + [
-        "Dense(400 -> 400)", "BatchNorm(400)", "ReLU()"] * 3 + ["Dense(400 -> 2)"]
+    bn = "BatchNorm(400, groups=3)"               # one BatchNorm batch per packed slot
+    assert [repr(l) for l in G] == ["Dense(2 -> 400)", bn, "ReLU()"] + [
+        "Dense(400 -> 400)", bn, "ReLU()"] * 3 + ["Dense(400 -> 2)"]
     assert [repr(l) for l in D] == ["Dense(6 -> 1000)", "Maxout(5)"] + [
         "Dense(200 -> 1000)", "Maxout(5)"] * 2 + ["Dense(200 -> 1)"]
     assert all("b" not in l.params for l in G.layers[:-1] if isinstance(l, mg.Dense))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minigan as mg
+from minigan import gradcheck
 
 from .conftest import arr, host
 
@@ -74,3 +75,42 @@ def test_dropout_state_round_trip_replays_masks(rng):
     other = mg.Dropout(0.5, rng=99)
     other.load_state_dict(state)
     np.testing.assert_array_equal(host(other.forward(x)), expected)
+
+
+@pytest.mark.parametrize("shape", [(12, 3), (6, 3, 4, 4)])
+def test_grouped_batchnorm_is_one_batchnorm_per_group(shape, rng):
+    """groups=g: the samples with the same index mod g normalized as g
+    separate batches (PacGAN's generator, once per packed slot); gamma and
+    beta shared, their gradients summed; running statistics the groups' mean."""
+    g, C = 3, shape[1]
+    x = arr(rng.standard_normal(shape) * 2 + 1)
+    dy = arr(rng.standard_normal(shape))
+    grouped = mg.BatchNorm(C, momentum=0.5, dtype=np.float64, groups=g)
+    grouped.params["gamma"][...] = arr(rng.uniform(0.5, 1.5, C))
+    y = host(grouped.forward(x))
+    dx = host(grouped.backward(dy))
+    means, vars_ = [], []
+    dgamma = np.zeros(C)
+    for j in range(g):
+        one = mg.BatchNorm(C, momentum=0.5, dtype=np.float64)
+        one.params["gamma"][...] = grouped.params["gamma"]
+        part = arr(np.ascontiguousarray(host(x)[j::g]))
+        np.testing.assert_allclose(host(one.forward(part)), y[j::g], rtol=1e-12, atol=1e-12)
+        d_part = arr(np.ascontiguousarray(host(dy)[j::g]))
+        np.testing.assert_allclose(host(one.backward(d_part)), dx[j::g], rtol=1e-10, atol=1e-12)
+        dgamma += host(one.grads["gamma"])
+        means.append(host(one.buffers["running_mean"]))
+        vars_.append(host(one.buffers["running_var"]))
+    np.testing.assert_allclose(host(grouped.grads["gamma"]), dgamma, rtol=1e-10)
+    np.testing.assert_allclose(host(grouped.buffers["running_mean"]), np.mean(means, 0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(host(grouped.buffers["running_var"]), np.mean(vars_, 0),
+                               rtol=1e-12)
+    assert gradcheck.check_layer(grouped, x)["x"] < 1e-6
+
+
+def test_grouped_batchnorm_refuses_a_batch_it_cannot_split():
+    with pytest.raises(ValueError, match="must be a multiple of the groups"):
+        mg.BatchNorm(2, groups=3).forward(arr(np.ones((4, 2), np.float32)))
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        mg.BatchNorm(2, groups=2).forward(arr(np.ones((2, 2), np.float32)))

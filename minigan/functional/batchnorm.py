@@ -20,29 +20,51 @@ from .. import backend, kernels
 from .shapes import as_ncl
 
 
+def _grouped(a3, groups):
+    """(N, C, L) -> (N/g, g*C, L): sample i*g + j's channel c becomes channel
+    j*C + c of row i, so each of the g interleaved groups (the samples with
+    the same index mod g) has its own statistics (a view, no copy)."""
+    N, C, L = a3.shape
+    return a3.reshape(N // groups, groups * C, L)
+
+
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1,
-                      eps=1e-5, training=True):
+                      eps=1e-5, training=True, groups=1):
     """Normalize ``x`` per channel. Updates ``running_*`` in place when
-    ``training``. Returns ``(y, cache)``."""
+    ``training``. Returns ``(y, cache)``.
+
+    ``groups`` g > 1 (training mode): the samples with the same index mod g
+    form one batch each, normalized by its own statistics, as if each had
+    been a separate forward pass (PacGAN's generator runs once per packed
+    slot); the running statistics follow the mean of the g groups'."""
     x3 = as_ncl(x)
     if training:
-        if x3.shape[0] * x3.shape[2] < 2:
+        xp = backend.get_array_module(x)
+        if x3.shape[0] % groups:
+            raise ValueError(f"BatchNorm with {groups} groups: the batch ({x3.shape[0]}) must "
+                             f"be a multiple of the groups")
+        if x3.shape[0] // groups * x3.shape[2] < 2:
             raise ValueError(f"BatchNorm in training mode: expected more than one value per "
                              f"channel to take statistics over, got input of shape "
-                             f"{tuple(x.shape)}; use eval mode for single samples")
+                             f"{tuple(x.shape)}" + (f" in {groups} groups" if groups > 1 else "")
+                             + "; use eval mode for single samples")
+        if groups > 1:
+            x3 = _grouped(x3, groups)
+            gamma, beta = xp.tile(gamma, groups), xp.tile(beta, groups)
         y3, mean, var = kernels.batchnorm_forward(x3, gamma, beta, eps)
         M = x3.shape[0] * x3.shape[2]
         unbiased = var * (M / max(M - 1, 1))
+        C = running_mean.shape[0]
         running_mean *= 1 - momentum
-        running_mean += momentum * mean
+        running_mean += momentum * mean.reshape(groups, C).mean(axis=0)
         running_var *= 1 - momentum
-        running_var += momentum * unbiased
+        running_var += momentum * unbiased.reshape(groups, C).mean(axis=0)
     else:
         mean, var = running_mean, running_var
         xp = backend.get_array_module(x)
         scale = gamma / xp.sqrt(var + eps)
         y3 = x3 * scale[None, :, None] + (beta - mean * scale)[None, :, None]
-    return y3.reshape(x.shape), (x3, mean.copy(), var.copy(), gamma, eps, training)
+    return y3.reshape(x.shape), (x3, mean.copy(), var.copy(), gamma, eps, training, groups)
 
 
 def batchnorm_backward(dy, cache, param_grads=True, input_grad=True):
@@ -54,10 +76,16 @@ def batchnorm_backward(dy, cache, param_grads=True, input_grad=True):
 
     Eval mode (fixed statistics): ``dx = gamma * invstd * dy``.
     """
-    x3, mean, var, gamma, eps, training = cache
+    x3, mean, var, gamma, eps, training, groups = cache
     dy3 = as_ncl(dy)
     if training:
+        if groups > 1:
+            dy3 = _grouped(dy3, groups)
         dx3, dgamma, dbeta = kernels.batchnorm_backward(dy3, x3, mean, var, gamma, eps)
+        if groups > 1:                      # gamma and beta are shared by the groups
+            C = dgamma.shape[0] // groups
+            dgamma = dgamma.reshape(groups, C).sum(axis=0)
+            dbeta = dbeta.reshape(groups, C).sum(axis=0)
     else:
         xp = backend.get_array_module(dy)
         invstd = 1 / xp.sqrt(var + eps)

@@ -22,9 +22,11 @@
     The 2D mixtures' model of the PacGAN paper (Lin et al. 2018, the authors'
     ``synthetic_data_experiments``): G z(2) -> 4 x [400 (no bias) -> BatchNorm
     (momentum 0.05) -> ReLU] -> 2; D 3 maxout layers of 200 units with 5 pieces
-    each -> 1 logit. Weights N(0, 0.02), biases 0. It trains with the
-    authors' simultaneous updates by default; what still differs from their
-    runs (one BatchNorm batch for all packed samples) is in docs/results.md.
+    each -> 1 logit. Weights N(0, 0.02), biases 0. With ``pack`` m, G's
+    BatchNorm normalizes each packed slot (the samples with the same index mod
+    m) as its own batch, as the authors' G runs once per slot; the model
+    trains with their simultaneous updates by default. What still differs
+    from their runs is in docs/results.md.
 
 Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
@@ -134,8 +136,9 @@ def pacgan_mlp(latent_dim=2, hidden=400, d_hidden=200, pieces=5, rng=0, dtype=np
     kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
     g, width = [], latent_dim + n_classes + codes
     for _ in range(4):
-        g += [Dense(width, hidden, bias=False, **kw), BatchNorm(hidden, momentum=0.05,
-                                                                dtype=dtype), ReLU()]
+        # one BatchNorm batch per packed slot, as the authors' G runs once per slot
+        g += [Dense(width, hidden, bias=False, **kw),
+              BatchNorm(hidden, momentum=0.05, dtype=dtype, groups=pack), ReLU()]
         width = hidden
     g += [Dense(hidden, 2, **kw)]
     d, width = [], (2 + n_classes) * pack

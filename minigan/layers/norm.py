@@ -18,15 +18,19 @@ class BatchNorm(Layer):
     ``running_mean`` (init 0) and ``running_var`` (init 1). ``momentum`` and
     ``eps`` mean what they mean in PyTorch:
     ``running = (1 - momentum)*running + momentum*batch`` (unbiased variance),
-    ``y = gamma * (x - mean) / sqrt(var + eps) + beta``.
+    ``y = gamma * (x - mean) / sqrt(var + eps) + beta``. ``groups`` g > 1:
+    in training mode the samples with the same index mod g are normalized as
+    g separate batches (see ``functional.batchnorm_forward``).
     """
 
-    def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32):
+    def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32, groups=1):
         super().__init__()
-        if not 0 <= momentum <= 1 or eps <= 0:
-            raise ValueError(f"BatchNorm({num_features}): expected 0 <= momentum <= 1 and "
-                             f"eps > 0, got momentum={momentum}, eps={eps}")
+        if not 0 <= momentum <= 1 or eps <= 0 or groups < 1:
+            raise ValueError(f"BatchNorm({num_features}): expected 0 <= momentum <= 1, "
+                             f"eps > 0 and groups >= 1, got momentum={momentum}, eps={eps}, "
+                             f"groups={groups}")
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
+        self.groups = groups
         self.add_param("gamma", initializers.ones((num_features,), dtype=dtype))
         self.add_param("beta", initializers.zeros((num_features,), dtype=dtype))
         self.buffers["running_mean"] = initializers.zeros((num_features,), dtype=dtype)
@@ -39,7 +43,7 @@ class BatchNorm(Layer):
         self.check_input(x, (None, C, None, None) if nd == 4 else (None, C))
         y, self.cache = F.batchnorm_forward(
             x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
-            self.buffers["running_var"], self.momentum, self.eps, self.training)
+            self.buffers["running_var"], self.momentum, self.eps, self.training, self.groups)
         return self.keep_output(y)
 
     def backward(self, dy, param_grads=True, input_grad=True):
@@ -47,7 +51,8 @@ class BatchNorm(Layer):
                                       ("gamma", "beta"))
 
     def __repr__(self):
-        return f"BatchNorm({self.num_features})"
+        return f"BatchNorm({self.num_features}" + (f", groups={self.groups})" if self.groups > 1
+                                                    else ")")
 
 
 class Dropout(Layer):
