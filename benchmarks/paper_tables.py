@@ -3,6 +3,7 @@
     python benchmarks/paper_tables.py --json benchmarks/results/pacgan-table1.json \\
         --figure benchmarks/results/pacgan-table1.png          # the paper's 400 epochs
     python benchmarks/paper_tables.py --epochs 50 --trials 3   # shorter, stated in the table
+    python benchmarks/paper_tables.py --trials 1 --curves curves.png   # each row's curve
     python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
 
 Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
@@ -103,6 +104,35 @@ def figure(path, rows, out):
     fig.savefig(path, dpi=110)
 
 
+def curves(path, rows):
+    """The scores over the epochs of each row's first trial (the trainer's
+    metrics.csv), with the paper's final figure as a dashed line."""
+    import csv
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    datasets = [d for d in ("ring", "grid") if any(r["dataset"] == d for r in rows)]
+    fig, axes = plt.subplots(len(datasets), 3, squeeze=False, figsize=(11, 3 * len(datasets)))
+    for i, d in enumerate(datasets):
+        for c, name in enumerate(n for n in ROWS if any(r["variant"] == n for r in rows)):
+            r = min((r for r in rows if r["variant"] == name and r["dataset"] == d),
+                    key=lambda r: r["seed"])
+            with open(os.path.join(r["out"], "metrics.csv"), newline="") as f:
+                log = list(csv.DictReader(f))
+            epochs = [int(e["epoch"]) for e in log]
+            for ax, key, (paper, _), scale in zip(axes[i], KEYS, PAPER[(d, name)], (1, 100, 1)):
+                ax.plot(epochs, [scale * float(e[key]) for e in log], "o-", ms=2,
+                        color=f"C{c}", label=f"{name}, seed {r['seed']}")
+                ax.axhline(paper, color=f"C{c}", ls="--", lw=0.8)
+        for ax, title in zip(axes[i], ("modes captured", "high quality (%)", "reverse KL")):
+            ax.set_title(f"{d}: {title} (dashed: the paper's)", fontsize=8)
+            ax.set_xlabel("epoch", fontsize=8)
+        axes[i][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--trials", type=int, default=3)
@@ -113,13 +143,15 @@ def main():
     p.add_argument("--out", default="runs/paper-tables")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--figure", help="write the samples figure here (PNG)")
+    p.add_argument("--curves", help="write each row's scores over the epochs here (PNG), from "
+                                    "the first trial's metrics.csv")
     p.add_argument("--quick", action="store_true",
                    help="one trial of GAN and PacGAN2 on the ring, 1 epoch of 2,000 points")
     args = p.parse_args()
     extra = []
     if args.quick:
         args.trials, args.epochs, args.rows, args.datasets = 1, 1, ["GAN", "PacGAN2"], ["ring"]
-        extra = ["--limit", "2000", "--eval-every", "0"]
+        extra = ["--limit", "2000", "--eval-every", "1"]
     jobs = []
     for d in args.datasets:
         for name in args.rows:
@@ -144,6 +176,9 @@ def main():
     if args.figure:
         figure(args.figure, rows, args.out)
         print(f"wrote {args.figure}")
+    if args.curves:
+        curves(args.curves, rows)
+        print(f"wrote {args.curves}")
 
 
 if __name__ == "__main__":

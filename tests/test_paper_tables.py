@@ -1,6 +1,6 @@
 """benchmarks/paper_tables.py regenerates PacGAN's Table 1 beside the paper's
 numbers; --quick runs one tiny trial of two rows, which must go through the
-whole path: training, scoring, the table and the figure."""
+whole path: training, scoring, the table, the samples and the curves."""
 
 import json
 import os
@@ -14,7 +14,8 @@ def test_quick_run_makes_the_table_and_the_figure(tmp_path):
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
          "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"), "--figure",
-         str(tmp_path / "t.png")], capture_output=True, text=True, cwd=ROOT, timeout=600)
+         str(tmp_path / "t.png"), "--curves", str(tmp_path / "c.png")], capture_output=True,
+        text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "| GAN | ring |" in out.stdout and "6.3 ± 0.5" in out.stdout   # the paper's cell
     result = json.loads((tmp_path / "t.json").read_text())
@@ -24,3 +25,5 @@ def test_quick_run_makes_the_table_and_the_figure(tmp_path):
     import matplotlib.pyplot as plt
     picture = plt.imread(tmp_path / "t.png")            # one row: the real ring, GAN, PacGAN2
     assert picture.shape[1] > 2.5 * picture.shape[0] and picture.std() > 0.01
+    curves = plt.imread(tmp_path / "c.png")             # modes, quality, KL over the epochs
+    assert curves.shape[1] > 3 * curves.shape[0] and curves.std() > 0.01
