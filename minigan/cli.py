@@ -150,10 +150,30 @@ def cmd_train(args):
                          + "\n")
         return 130
     p = trainer.paths()
-    print(f"done in {time.perf_counter() - t:.0f} s: samples in {p['samples']}, "
+    seconds = time.perf_counter() - t
+    speed = "" if cfg.backend == "cupy" else f" (this CPU's float32 matmul: " \
+        f"{matmul_gflops():.0f} GFLOP/s)"
+    print(f"done in {seconds:.0f} s{speed}: samples in {p['samples']}, "
           f"animation {p['gif']}, losses {p['losses']}, log {p['log']}, "
           f"checkpoint {p['checkpoint']}")
     return 0
+
+
+def matmul_gflops(n=1024, reps=5):
+    """The machine's float32 matrix-product speed in GFLOP/s (the best of
+    ``reps`` n x n products): printed with a run's wall time, so that times
+    from different machines can be read side by side."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((n, n), dtype=np.float32) for _ in range(2))
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(reps))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
 def _sampler(args):

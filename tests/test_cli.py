@@ -1,6 +1,7 @@
 """The minigan command: training, sampling, and one-line errors."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,9 @@ def test_train_then_sample(tmp_path, capsys):
     code, text, _ = run(capsys, "train", "--model", "mlp", "--limit", "64", "--batch-size", "32",
                         "--epochs", "1", "--out", out, "--no-progress", "--backend", "numpy")
     assert code == 0 and "training mlp on mnist (64 samples" in text
+    # the wall time comes with the machine's matmul speed, so times can be compared
+    speed = re.search(r"done in \d+ s \(this CPU's float32 matmul: (\d+) GFLOP/s\)", text)
+    assert speed and int(speed.group(1)) > 0, text
     ckpt = os.path.join(out, "checkpoint.npz")
     code, text, _ = run(capsys, "sample", ckpt, "--n", "5", "--out", str(tmp_path / "s.npy"))
     assert code == 0
