@@ -31,33 +31,44 @@ import common  # noqa: E402
 
 ORIGINAL_ENV = dict(os.environ)
 # model -> (latent size, shape of one sample, batches timed: None for the run's)
-STEP_MODELS = {"mlp": (100, (1, 28, 28), None), "dcgan": (100, (1, 28, 28), None),
+STEP_MODELS = {"mlp": (100, (1, 28, 28), None), "dcgan": (100, (1, 28, 28), (32, 64, 256)),
+               # minigan train's default: the dcgan on 20 k-means clusters, D's Dropout 0.3
+               "dcgan-clusters": (100, (1, 28, 28), (32,)),
                "pacgan-mlp": (2, (2,), (100,))}      # the PacGAN paper's 2D model, batch 100
+CLUSTERS = 20
 
 
 def build_step(model, batch, seed=0):
-    """minigan's (G, D, opt_G, opt_D, real, z) for one reference model."""
+    """minigan's (G, D, opt_G, opt_D, real, z, step keywords) for one
+    reference model (the keywords: the clustered model's inputs and classes)."""
     import numpy as np
 
     from minigan import backend, gan, optim
     latent, shape, _ = STEP_MODELS[model]
-    G, D = gan.build(model, rng=seed)
+    extra = {}
+    if model == "dcgan-clusters":
+        G, D = gan.build("dcgan", rng=seed, n_classes=CLUSTERS, dropout=0.3)
+        labels = np.random.default_rng([seed, 1]).integers(0, CLUSTERS, batch)
+        extra = dict(io=gan.Inputs(CLUSTERS), labels=backend.asarray(labels))
+    else:
+        G, D = gan.build(model, rng=seed)
     oG = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     rng = np.random.default_rng(seed)
     real = backend.asarray(rng.uniform(-1, 1, (batch,) + shape).astype(np.float32))
     z = backend.asarray(rng.standard_normal((batch, latent)).astype(np.float32))
-    return G, D, oG, oD, real, z
+    return G, D, oG, oD, real, z, extra
 
 
 def time_minigan_step(model, batch, backend_name, reps):
     from minigan import backend, gan
     backend.set_backend(backend_name)
-    G, D, oG, oD, real, z = build_step(model, batch)
-    gflop = common.step_gflop(G, D, STEP_MODELS[model][0], STEP_MODELS[model][1], batch)
+    G, D, oG, oD, real, z, extra = build_step(model, batch)
+    latent, shape = _net_inputs(model)
+    gflop = common.step_gflop(G, D, latent, shape, batch)
 
     def step():
-        gan.gan_step(G, D, oG, oD, real, z)
+        gan.gan_step(G, D, oG, oD, real, z, **extra)
         if backend_name == "cupy":
             import cupy
             cupy.cuda.Device().synchronize()
@@ -66,6 +77,15 @@ def time_minigan_step(model, batch, backend_name, reps):
     step()
     first_ms = 1e3 * (time.perf_counter() - t)
     return common.median_ms(step, reps, warmup=1), first_ms, gflop
+
+
+def _net_inputs(model):
+    """(G's input width, D's input shape): the clustered model's carry the
+    one-hot cluster (G) and K constant cluster channels (D)."""
+    latent, shape, _ = STEP_MODELS[model]
+    if model == "dcgan-clusters":
+        return latent + CLUSTERS, (shape[0] + CLUSTERS,) + shape[1:]
+    return latent, shape
 
 
 # ----------------------------------------------------------- PyTorch child
@@ -78,11 +98,16 @@ def torch_child(model, batch, threads, reps):
     from minigan import backend
     torch.set_num_threads(threads)
     backend.set_backend("numpy")          # only to build the twins
-    G, D, _, _, real, z = build_step(model, batch)
-    latent, shape, _ = STEP_MODELS[model]
+    G, D, _, _, real, z, extra = build_step(model, batch)
+    latent, shape = _net_inputs(model)
     tG, tD = common.torch_twin(G, (latent,)), common.torch_twin(D, shape)
+    planes = None
+    if extra:                     # the networks' inputs with the clusters, made once
+        io, labels = extra["io"], extra["labels"]
+        z, real = io.g_input(z, labels), io.d_input(real, labels)
+        planes = torch.from_numpy(np.asarray(real)[:, 1:].copy())
     step = common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)),
-                             torch.from_numpy(np.asarray(z)))
+                             torch.from_numpy(np.asarray(z)), planes)
     print(json.dumps({"torch_median_ms": common.median_ms(step, reps, warmup=2),
                       "torch": torch.__version__}))
 
@@ -116,7 +141,7 @@ def probe_child(batch, steps):
     import resource
 
     from minigan import gan
-    G, D, oG, oD, real, z = build_step("dcgan", batch)
+    G, D, oG, oD, real, z, _ = build_step("dcgan", batch)
     gan.gan_step(G, D, oG, oD, real, z)
     print("FIRST_STEP_DONE", flush=True)
     for _ in range(steps):
@@ -263,10 +288,14 @@ def main():
         print(f"{case:<44}" + "".join(f"{rs[b]['median_ms']:>10.2f}ms" for b in backends)
               + f"   {rs['numba']['speedup_vs_numpy']:>6.1f}x")
 
-    print(f"\n{'GAN step':<10}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
+    print(f"\n{'GAN step':<15}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
           f"{'GFLOP':>8}{'GFLOP/s':>9}{'torch':>11}{'ratio':>7}")
-    for model, (_, _, own_batches) in STEP_MODELS.items():
-        for batch in own_batches or batches:
+    def batches_of(model):
+        own = STEP_MODELS[model][2] or batches
+        return own[:1] if args.quick else own
+
+    for model in STEP_MODELS:
+        for batch in batches_of(model):
             torch_ms, torch_err = None, None
             if use_torch:
                 res, torch_err = run_torch(model, batch, args.threads, reps)
@@ -286,12 +315,12 @@ def main():
                 rows.append(row)
                 tm = f"{torch_ms:>9.1f}ms" if torch_ms else f"{'-':>11}"
                 ratio = f"{ms / torch_ms:>7.2f}" if torch_ms else f"{'-':>7}"
-                print(f"{model:<10}{batch:>6}{b:>8}{ms:>9.2f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
+                print(f"{model:<15}{batch:>6}{b:>8}{ms:>9.2f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
                       f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}  {1e3 / ms:>6.0f} steps/s")
             if torch_err:
                 print(f"  (PyTorch did not run: {torch_err[0]})")
-    for model, (_, _, own_batches) in STEP_MODELS.items():
-        for batch in own_batches or batches:
+    for model in STEP_MODELS:
+        for batch in batches_of(model):
             rs = {r["backend"]: r for r in rows if r["kind"] == "step" and r["model"] == model
                   and r["batch"] == batch}
             if "numpy" in rs and "numba" in rs:

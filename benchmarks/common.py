@@ -180,10 +180,12 @@ def torch_twin(net, input_shape):
     return tnn.Sequential(*layers)
 
 
-def torch_step(tG, tD, real, z):
+def torch_step(tG, tD, real, z, planes=None):
     """minigan's GAN step written in PyTorch, for twins ``tG``, ``tD``: D on a
     real and a fake batch, then G through D with D's weight gradients off
-    (``param_grads=False`` in minigan). Returns ``step()``."""
+    (``param_grads=False`` in minigan). ``planes``: constant class channels
+    that D sees beside each fake (a conditional GAN; ``real`` and ``z`` then
+    already carry theirs). Returns ``step()``."""
     import torch
     oG = torch.optim.Adam(tG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(tD.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -191,15 +193,18 @@ def torch_step(tG, tD, real, z):
     ones = torch.ones(real.shape[0], 1, device=real.device)
     zeros = torch.zeros(real.shape[0], 1, device=real.device)
 
+    def judged(fake):
+        return fake if planes is None else torch.cat([fake, planes], dim=1)
+
     def step():
         fake = tG(z)
         oD.zero_grad()
-        (bce(tD(real), ones) + bce(tD(fake.detach()), zeros)).backward()
+        (bce(tD(real), ones) + bce(tD(judged(fake.detach())), zeros)).backward()
         oD.step()
         for p in tD.parameters():          # D frozen in the G step, as in minigan
             p.requires_grad_(False)
         oG.zero_grad()
-        bce(tD(fake), ones).backward()
+        bce(tD(judged(fake)), ones).backward()
         oG.step()
         for p in tD.parameters():
             p.requires_grad_(True)
