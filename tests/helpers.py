@@ -23,7 +23,8 @@ def run(capsys, *argv):
 def tiny(tmp_path, backend_name, **kw):
     """A small DCGAN on 48 bundled digits, batch 16: 3 steps per epoch."""
     base = dict(model="dcgan", clusters=0, width=4, latent_dim=8, limit=48, batch_size=16,
-                epochs=2, samples=4, eval_samples=200, out=str(tmp_path / "run"), backend=backend_name)
+                epochs=2, samples=4, eval_samples=200, out=str(tmp_path / "run"),
+                backend=backend_name)
     return Config(**{**base, **kw})
 
 

@@ -98,7 +98,7 @@ def test_trainer_trains_on_clusters_samples_them_in_proportion_and_resumes(tmp_p
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[1], b[1])              # same noise, another cluster
     scores = t.evaluate()
-    direct = run_files.purity(t, t._evaluator, "cluster")   # the evaluator on t's clusters
+    direct = run_files.purity(t, t.evaluator, "cluster")   # the evaluator on t's clusters
     assert (scores["cluster_purity"], scores["cluster_classes"]) == \
         (direct["code_purity"], direct["code_classes"])
 

@@ -247,7 +247,7 @@ def test_conditional_sampling_and_scores(tmp_path):
     np.testing.assert_array_equal(a[:2], b[:2])
     assert not np.array_equal(a[2], b[2])             # same noise, another digit
     scores = t.evaluate()              # the evaluator's class accuracy of this generator
-    again = t._evaluator.class_accuracy(t.sample, t.cfg.latent_dim)["class_accuracy"]
+    again = t.evaluator.class_accuracy(t.sample, t.cfg.latent_dim)["class_accuracy"]
     assert scores["class_accuracy"] == again
 
 

@@ -74,7 +74,8 @@ def test_bad_habits_are_clear_errors(tmp_path, bad, message):
 
 def test_instance_noise_is_annealed_linearly_to_zero(tmp_path):
     t = Trainer(cfg(tmp_path, instance_noise=0.4))        # 2 epochs of 2 steps
-    assert [t.random.instance_sigma(s) for s in range(5)] == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
+    sigmas = [t.random.instance_sigma(s) for s in range(5)]
+    assert sigmas == pytest.approx([0.4, 0.3, 0.2, 0.1, 0.0])
     assert t.random.instance_noise(4, 0, np.zeros((2, 3), np.float32)) is None
     n_real, n_fake = t.random.instance_noise(1, 0, np.zeros((500, 4), np.float32))
     assert np.std(n_real) == pytest.approx(0.3, rel=0.1) and not np.array_equal(n_real, n_fake)

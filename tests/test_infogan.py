@@ -140,7 +140,7 @@ def test_trainer_draws_codes_logs_and_resumes(tmp_path):
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[1], b[1])              # same noise, another code
     scores = t.evaluate()
-    direct = run_files.purity(t, t._evaluator, "code")      # the evaluator on t's codes
+    direct = run_files.purity(t, t.evaluator, "code")      # the evaluator on t's codes
     assert (scores["code_purity"], scores["code_classes"]) == \
         (direct["code_purity"], direct["code_classes"])
 

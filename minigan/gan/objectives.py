@@ -46,8 +46,9 @@ flipped labels, set by the trainer), which only the BCE objectives
 and of the relativistic loss.
 
 Adding an objective: a subclass here with ``name`` and either the two terms
-(separable) or ``d_loss`` and ``g_loss`` (coupled), one line in
-``OBJECTIVES``, and its gradient check in ``tests/test_gan_variants.py``.
+(separable) or ``d_loss`` and ``g_loss`` (coupled), and one line in
+``OBJECTIVES``; ``--loss``, the gradient checks of ``tests/test_gan_variants.py``
+and ``minigan gradcheck`` take it from there.
 """
 
 from .. import backend

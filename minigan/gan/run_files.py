@@ -142,7 +142,7 @@ def append_metrics(p, row, key):
 def end_of_epoch(trainer):
     """After each epoch: the sample picture and animation, the loss plot, the
     scores every ``eval_every`` epochs, and the checkpoint(s)."""
-    cfg, p, tb = trainer.cfg, paths(trainer.cfg.out), trainer._tb
+    cfg, p, tb = trainer.cfg, paths(trainer.cfg.out), trainer.tb_writer
     epoch = trainer.epoch
     out = trainer.sample()
     if trainer.points:
@@ -175,10 +175,10 @@ def score(trainer, n=None):
     cfg = trainer.cfg
     n = n or cfg.eval_samples
     try:
-        if trainer._evaluator is None or trainer._evaluator.n != n:
-            trainer._evaluator = Evaluator(cfg.dataset if trainer.points else "images", n,
+        if trainer.evaluator is None or trainer.evaluator.n != n:
+            trainer.evaluator = Evaluator(cfg.dataset if trainer.points else "images", n,
                                            cfg.seed)
-        ev = trainer._evaluator
+        ev = trainer.evaluator
         out = ev.score(trainer.sample, cfg.latent_dim)
         if cfg.conditional:
             out["class_accuracy"] = ev.class_accuracy(trainer.sample, cfg.latent_dim,

@@ -53,7 +53,7 @@ class Trainer:
         self.points = cfg.model in models.POINT_MODELS
         self.cluster_sizes = None
         self.claimed_folder = False      # fit() may write into cfg.out (see claim_folder)
-        self._tb = None                  # the TensorBoard writer while fit() runs
+        self.tb_writer = None            # the TensorBoard writer while fit() runs
         if sampling_only is not None:
             # a trainer that only samples (minigan sample / evaluate): no data,
             # what sampling needs comes from the checkpoint's metadata
@@ -98,7 +98,7 @@ class Trainer:
         self.fixed_labels = (self._rows(N_CLASSES) if cfg.conditional else
                              self._cluster_labels(cfg.samples) if cfg.clusters else None)
         self.fixed_codes = self._rows(cfg.codes) if cfg.codes else None
-        self._evaluator = None
+        self.evaluator = None            # the scorer (metrics.evaluate), made on first use
         self.step = 0
         self.elapsed = 0.0
 
@@ -307,7 +307,7 @@ class Trainer:
         spe = self.steps_per_epoch
         total = epochs * spe
         f, writer = run_files.open_log(paths["log"], self.csv_fields, self.step)
-        self._tb = run_files.tensorboard(cfg.out, cfg.tensorboard)
+        self.tb_writer = run_files.tensorboard(cfg.out, cfg.tensorboard)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -328,9 +328,10 @@ class Trainer:
                                  **{k: f"{v:.6g}" for k, v in m.items()},
                                  "seconds": f"{self.elapsed:.3f}"})
                 f.flush()                # a row on disk per step: the log can be watched
-                if self._tb is not None:
+                if self.tb_writer is not None:
                     for name, value in m.items():
-                        self._tb.add_scalar(run_files.TB_TAGS.get(name, name), value, self.step - 1)
+                        self.tb_writer.add_scalar(run_files.TB_TAGS.get(name, name), value,
+                                                  self.step - 1)
                 if bar is not None:
                     bar.set_description(f"epoch {epoch + 1}/{epochs}")
                     bar.set_postfix(d=f"{m['d_loss']:.3f}", g=f"{m['g_loss']:.3f}")
@@ -341,9 +342,9 @@ class Trainer:
             f.close()
             if bar is not None:
                 bar.close()
-            if self._tb is not None:
-                self._tb.close()
-                self._tb = None
+            if self.tb_writer is not None:
+                self.tb_writer.close()
+                self.tb_writer = None
         return self
 
     def end_of_epoch(self):
