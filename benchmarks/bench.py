@@ -242,9 +242,16 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--models", metavar="M[,M]", help="time only these GAN steps (of "
+                    f"{', '.join(STEP_MODELS)}), without the kernel table and the fresh process")
     ap.add_argument("--torch-child", nargs=2, metavar=("MODEL", "BATCH"), help=argparse.SUPPRESS)
     ap.add_argument("--probe-child", nargs=2, metavar=("BATCH", "STEPS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    models = args.models.split(",") if args.models else list(STEP_MODELS)
+    unknown = [m for m in models if m not in STEP_MODELS]
+    if unknown:
+        ap.error(f"--models: unknown model {unknown[0]!r}; expected some of "
+                 f"{', '.join(STEP_MODELS)}")
     common.set_threads(args.threads)
 
     if args.torch_child:
@@ -275,14 +282,15 @@ def main():
           f"OPENBLAS_* {meta['openblas_env'] or 'none'}")
     print(f"float32 matmul: {meta['matmul_gflops_f32']:.0f} GFLOP/s")
 
-    rows = kernel_rows(batches[0], reps, backends, args.threads)
+    rows = [] if args.models else kernel_rows(batches[0], reps, backends, args.threads)
     try:
         meta["numba_threading_layer"] = numba.threading_layer()
     except ValueError:
         pass
 
-    print(f"\n{'kernel (batch %d)' % batches[0]:<44}" + "".join(f"{b:>12}" for b in backends)
-          + "   numba speed-up")
+    if rows:
+        print(f"\n{'kernel (batch %d)' % batches[0]:<44}"
+              + "".join(f"{b:>12}" for b in backends) + "   numba speed-up")
     for case in dict.fromkeys(r["case"] for r in rows):
         rs = {r["backend"]: r for r in rows if r["case"] == case}
         print(f"{case:<44}" + "".join(f"{rs[b]['median_ms']:>10.2f}ms" for b in backends)
@@ -294,7 +302,7 @@ def main():
         own = STEP_MODELS[model][2] or batches
         return own[:1] if args.quick else own
 
-    for model in STEP_MODELS:
+    for model in models:
         for batch in batches_of(model):
             torch_ms, torch_err = None, None
             if use_torch:
@@ -319,7 +327,7 @@ def main():
                       f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}  {1e3 / ms:>6.0f} steps/s")
             if torch_err:
                 print(f"  (PyTorch did not run: {torch_err[0]})")
-    for model in STEP_MODELS:
+    for model in models:
         for batch in batches_of(model):
             rs = {r["backend"]: r for r in rows if r["kind"] == "step" and r["model"] == model
                   and r["batch"] == batch}
@@ -327,6 +335,8 @@ def main():
                 speedup = rs["numpy"]["median_ms"] / rs["numba"]["median_ms"]
                 print(f"{model} batch {batch}: numba is {speedup:.2f}x the numpy reference")
 
+    if args.models:
+        return common.dump_json(args.json, {"meta": meta, "rows": rows}) if args.json else None
     probe_batch = 64 if args.quick else 256
     probe = run_probe(probe_batch, 2 if args.quick else 3, args.threads)
     rows.append({"kind": "probe", "model": "dcgan", "batch": probe_batch, "backend": "numba",

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigan as mg
+from minigan import backend, gan
 
 from .conftest import arr, host
 
@@ -75,3 +76,98 @@ def test_dcgan_generator_shapes():
     assert y.shape == (2, 2, 14, 14)
     y = mg.Conv2D(2, 3, 5, stride=2, padding=2, rng=0).forward(y)
     assert y.shape == (2, 3, 7, 7)
+
+
+# ----------------------------------------------- constant input channels
+
+def _with_planes(img, v):
+    """The image with K constant planes appended: channel C + k holds v[n, k]."""
+    N, _, H, W = img.shape
+    return np.concatenate([img, np.broadcast_to(v[:, :, None, None], (N, v.shape[1], H, W))],
+                          axis=1)
+
+
+@given(st.integers(1, 3), st.integers(1, 2), st.integers(1, 4), st.integers(1, 3),
+       st.integers(1, 5), st.integers(0, 2), st.integers(3, 9), st.integers(0, 2**31 - 1))
+def test_constant_channels_are_the_same_convolution(N, C, K, OC, k, p, H, seed):
+    """Conv2D(constant_channels=K) is the ordinary convolution of the same
+    weight: same output, same weight and bias gradients, same image gradient;
+    the planes' gradient is the plane mean of the ordinary per-pixel one."""
+    rng = np.random.default_rng(seed)
+    s = 1 + seed % 3
+    k, p = min(k, H), min(p, k - 1)
+    x = _with_planes(rng.standard_normal((N, C, H, H + 1)), rng.standard_normal((N, K)))
+    plain = mg.Conv2D(C + K, OC, k, stride=s, padding=p, rng=seed, dtype=np.float64)
+    fast = mg.Conv2D(C + K, OC, k, stride=s, padding=p, rng=seed, dtype=np.float64,
+                     constant_channels=K)
+    y = host(fast.forward(arr(x)))
+    np.testing.assert_allclose(y, host(plain.forward(arr(x))), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, conv_by_loops(x, host(plain.params["W"]),
+                                                host(plain.params["b"]), s, p),
+                               rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    dx_fast, dx_plain = host(fast.backward(arr(dy))), host(plain.backward(arr(dy)))
+    for name in ("W", "b"):
+        np.testing.assert_allclose(host(fast.grads[name]), host(plain.grads[name]),
+                                   rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx_fast[:, :C], dx_plain[:, :C], rtol=1e-12, atol=1e-12)
+    mean = np.broadcast_to(dx_plain[:, C:].mean(axis=(2, 3), keepdims=True), dx_fast[:, C:].shape)
+    np.testing.assert_allclose(dx_fast[:, C:], mean, rtol=1e-12, atol=1e-12)
+
+
+def test_constant_channels_gradient_check():
+    """Central differences, float64: the weight, bias and image gradients per
+    element; each plane's value moved as a whole (the planes stay constant)."""
+    from minigan.gradcheck import numerical_gradient, rel_error
+    rng = np.random.default_rng(7)
+    N, C, K, H = 3, 2, 3, 7
+    layer = mg.Conv2D(C + K, 4, 5, stride=2, padding=2, rng=3, dtype=np.float64,
+                      constant_channels=K)
+    img, v = rng.standard_normal((N, C, H, H)), rng.standard_normal((N, K))
+    dy = rng.standard_normal((N, 4, 4, 4))
+
+    def loss():
+        return float((host(layer.forward(arr(_with_planes(img, v)))) * dy).sum())
+
+    loss()
+    dx = host(layer.backward(arr(dy)))
+    grads = {n: host(layer.grads[n]).copy() for n in ("W", "b")}
+    for name in ("W", "b"):
+        w = layer.params[name]
+        host_w = host(w).copy()
+
+        def f(w=w, host_w=host_w):
+            w[...] = arr(host_w)
+            return loss()
+        numeric = numerical_gradient(f, host_w)
+        w[...] = arr(host_w)
+        assert rel_error(grads[name], numeric) < 1e-8, name
+    assert rel_error(dx[:, :C], numerical_gradient(loss, img)) < 1e-8
+    assert rel_error(dx[:, C:].sum(axis=(2, 3)), numerical_gradient(loss, v)) < 1e-8
+
+
+def test_constant_channels_that_vary_are_refused():
+    layer = mg.Conv2D(3, 2, 3, padding=1, rng=0, constant_channels=2)
+    x = np.zeros((2, 3, 5, 5), np.float32)
+    x[1, 2, 4, 0] = 1.0
+    if backend_is_host(x):
+        with pytest.raises(ValueError, match=r"channels 1\.\.2 are declared constant"):
+            layer.forward(arr(x))
+    else:
+        assert np.isnan(host(layer.forward(arr(x)))).all()
+    with pytest.raises(ValueError, match="constant_channels < in_channels"):
+        mg.Conv2D(2, 2, 3, constant_channels=2)
+
+
+def backend_is_host(x):
+    return backend.get_array_module(arr(x)) is np
+
+
+def test_the_conditional_critic_uses_constant_channels():
+    """The dcgan critic's first layer takes the labels as constant channels
+    (not when packing interleaves them with the samples)."""
+    _, D = gan.build("dcgan", rng=0, n_classes=5)
+    assert D.layers[0].constant_channels == 5 and D.layers[0].in_channels == 6
+    assert all(getattr(layer, "constant_channels", 0) == 0 for layer in D.layers[1:])
+    _, D = gan.build("dcgan", rng=0, n_classes=5, pack=2)
+    assert D.layers[0].constant_channels == 0

@@ -16,8 +16,9 @@ parameters and call these.
 from .activations import (leaky_relu_backward, leaky_relu_forward, sigmoid_backward,
                           sigmoid_forward, tanh_backward, tanh_forward)
 from .batchnorm import batchnorm_backward, batchnorm_forward
-from .conv import (conv2d_backward, conv2d_forward, conv_transpose2d_backward,
-                   conv_transpose2d_forward, conv_transpose_output_size)
+from .conv import (conv2d_backward, conv2d_constant_backward, conv2d_constant_forward,
+                   conv2d_forward, conv_transpose2d_backward, conv_transpose2d_forward,
+                   conv_transpose_output_size)
 from .dense import dense_backward, dense_forward
 from .dropout import dropout_backward, dropout_forward
 from .losses import bce, bce_with_logits, mse, softmax_cross_entropy
@@ -26,7 +27,7 @@ from .spectral_norm import spectral_norm_backward, spectral_norm_forward
 
 __all__ = [
     "dense_forward", "dense_backward",
-    "conv2d_forward", "conv2d_backward",
+    "conv2d_forward", "conv2d_backward", "conv2d_constant_forward", "conv2d_constant_backward",
     "conv_transpose2d_forward", "conv_transpose2d_backward", "conv_transpose_output_size",
     "leaky_relu_forward", "leaky_relu_backward", "tanh_forward", "tanh_backward",
     "sigmoid_forward", "sigmoid_backward",

@@ -105,3 +105,94 @@ def conv_transpose2d_backward(dy, cache, param_grads=True, input_grad=True):
     if input_grad:
         dx = _batch_first(kernels.matmul(W.reshape(C, -1), dcols), N, C, H, Wd)
     return dx, dW, db
+
+
+# ------------------------------------------------ constant input channels
+#
+# A conditional critic sees its label (or cluster) as K extra input channels,
+# each constant over its plane: channel k holds v[n, k] everywhere. Their
+# share of the convolution does not depend on the pixel values, only on
+# where the kernel overlaps the padding, so it is K fixed maps per step::
+#
+#     y = conv(x_image, W_image) + sum_k v[n, k] * M[k]
+#     M[k, o, a, b] = sum over taps (i, j) that read inside the image of W[o, C + k, i, j]
+#
+# which costs K*OC*OH*OW multiply-adds per sample instead of K*KH*KW times
+# that, and no im2col rows for the K planes (20 of the default critic's 21
+# input channels). Same function, same weight layout (OC, C + K, KH, KW).
+#
+# The gradient for the constant channels is the one along constant planes:
+# dL/dv[n, k] / (H*W) on every pixel of plane k, the mean over the plane of
+# the per-pixel gradient (a direction that keeps the planes constant, e.g.
+# adding t to all of plane k, sees exactly dL/dv * t).
+
+
+def _tap_mask(n_out, n_in, k, stride, padding, xp, dtype):
+    """(n_out, k): 1 where tap i of output o reads inside the input, 0 where
+    it reads the zero padding."""
+    pos = xp.arange(n_out)[:, None] * stride + xp.arange(k)[None, :] - padding
+    return ((pos >= 0) & (pos < n_in)).astype(dtype)
+
+
+def _constant_maps(Wc, masks):
+    """(K, OC*OH*OW): M[k, o, a, b] = sum_ij A[a, i] Wc[o, k, i, j] B[b, j]."""
+    A, B = masks
+    m = A @ (Wc @ B.T)                                      # (OC, K, OH, OW)
+    return m.transpose(1, 0, 2, 3).reshape(Wc.shape[1], -1)
+
+
+def _constant_values(x, C, xp):
+    """The K = x.shape[1] - C constant channels' values (N, K), checked to be
+    constant over their planes. On the host a violation raises; on a device
+    (where a check would stall the stream) the output is made NaN instead."""
+    planes = x[:, C:]
+    v = xp.ascontiguousarray(planes[:, :, 0, 0])
+    same = (planes == v[:, :, None, None]).all()
+    if xp.__name__ == "numpy":
+        if not same:
+            raise ValueError(f"conv2d: input channels {C}..{x.shape[1] - 1} are declared "
+                             f"constant over each plane (constant_channels="
+                             f"{x.shape[1] - C}), but they vary within a plane")
+        return v, None
+    return v, xp.where(same, 0, float("nan")).astype(x.dtype)
+
+
+def conv2d_constant_forward(x, W, b=None, stride=1, padding=0, constant=0):
+    """:func:`conv2d_forward` for an ``x`` whose last ``constant`` channels
+    are each constant over their plane (checked). Returns ``(y, cache)``."""
+    from ..backend import get_array_module
+    xp = get_array_module(x)
+    N, Ct, H, Wd = x.shape
+    C = Ct - constant
+    OC, _, KH, KW = W.shape
+    y, cache = conv2d_forward(xp.ascontiguousarray(x[:, :C]), xp.ascontiguousarray(W[:, :C]),
+                              b, stride, padding)
+    OH, OW = y.shape[2:]
+    masks = (_tap_mask(OH, H, KH, stride, padding, xp, W.dtype),
+             _tap_mask(OW, Wd, KW, stride, padding, xp, W.dtype))
+    v, poison = _constant_values(x, C, xp)
+    maps = _constant_maps(W[:, C:], masks)                  # (K, OC*OH*OW)
+    y += kernels.matmul(v, maps).reshape(y.shape)
+    if poison is not None:
+        y += poison
+    return y, (cache, W, v, maps, masks, (H, Wd))
+
+
+def conv2d_constant_backward(dy, cache, param_grads=True, input_grad=True):
+    """Gradients of :func:`conv2d_constant_forward`. Returns ``(dx, dW, db)``."""
+    from ..backend import get_array_module
+    xp = get_array_module(dy)
+    inner, W, v, maps, (A, B), (H, Wd) = cache
+    N, K = v.shape
+    OC, OH, OW = dy.shape[1:]
+    dx, dW, db = conv2d_backward(dy, inner, param_grads, input_grad)
+    dy2 = xp.ascontiguousarray(dy).reshape(N, -1)
+    if param_grads:
+        S = kernels.matmul(v.T.copy(), dy2).reshape(K, OC, OH, OW)
+        dWc = (A.T @ S @ B).transpose(1, 0, 2, 3)           # (OC, K, KH, KW)
+        dW = xp.concatenate([dW, dWc], axis=1)
+    if input_grad:
+        dv = kernels.matmul(dy2, maps.T.copy()) / (H * Wd)  # (N, K)
+        planes = xp.broadcast_to(dv[:, :, None, None].astype(dy.dtype), (N, K, H, Wd))
+        dx = xp.concatenate([dx, planes], axis=1)
+    return dx, dW, db

@@ -108,8 +108,13 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
                           **kw), Tanh()]
 
     d, ch, size = [], (channels + n_classes) * pack, image_size
+    # the label channels come last only when there is no packing (then they
+    # interleave with the samples'); constant, they cost a bias map per label
+    constant = n_classes if pack == 1 else 0
     for k in range(u):
-        d += [Conv2D(ch, width * 2 ** k, 5, stride=2, padding=2, **kw), LeakyReLU(slope)]
+        d += [Conv2D(ch, width * 2 ** k, 5, stride=2, padding=2, constant_channels=constant, **kw),
+              LeakyReLU(slope)]
+        constant = 0
         if dropout:
             d += [Dropout(dropout, rng=rng.integers(2**63))]
         ch, size = width * 2 ** k, (size + 1) // 2

@@ -34,14 +34,25 @@ class Conv2D(_ConvBase):
     ``OH = (H + 2*padding - kernel_size) // stride + 1``. Parameters as
     :class:`~minigan.layers.Dense`, plus ``kernel_size``, ``stride``,
     ``padding`` (square kernels, equal padding on every side).
+
+    ``constant_channels`` K > 0 declares that the last K input channels are
+    each constant over their plane (a conditional critic's label channels):
+    their share is then K precomputed maps instead of K convolved channels,
+    the same function at a fraction of the cost; the input is checked, and
+    their gradient is the one along constant planes (see
+    ``functional/conv.py``).
     """
 
     spectral_normalizable = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 bias=True, rng=None, init=None, dtype=np.float32):
+                 bias=True, rng=None, init=None, dtype=np.float32, constant_channels=0):
         super().__init__()
         _pair_check(f"Conv2D({in_channels} -> {out_channels})", kernel_size, stride, padding)
+        if not 0 <= constant_channels < in_channels:
+            raise ValueError(f"Conv2D({in_channels} -> {out_channels}): expected 0 <= "
+                             f"constant_channels < in_channels, got {constant_channels}")
+        self.constant_channels = constant_channels
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self._init_params((out_channels, in_channels, kernel_size, kernel_size),
@@ -62,12 +73,18 @@ class Conv2D(_ConvBase):
                 f"with H, W >= {k - 2 * p}, got {tuple(x.shape)}")
 
     def _forward_fn(self, x, W, b):
+        if self.constant_channels:
+            return F.conv2d_constant_forward(x, W, b, self.stride, self.padding,
+                                             self.constant_channels)
         return F.conv2d_forward(x, W, b, self.stride, self.padding)
 
-    _backward_fn = staticmethod(F.conv2d_backward)
+    def _backward_fn(self, dy, cache, param_grads, input_grad):
+        backward = F.conv2d_constant_backward if self.constant_channels else F.conv2d_backward
+        return backward(dy, cache, param_grads, input_grad)
 
     def __repr__(self):
-        return f"Conv2D({self._settings()}{self._sn_tag()})"
+        tag = f", {self.constant_channels} constant" if self.constant_channels else ""
+        return f"Conv2D({self._settings()}{tag}{self._sn_tag()})"
 
 
 class ConvTranspose2D(_ConvBase):
