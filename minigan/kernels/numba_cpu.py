@@ -21,11 +21,32 @@ and calls a compiled ``_kernel``. Rules kept throughout:
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from . import contract, workspace
 from .reference import GOLDEN, MIX1, MIX2, conv_output_size
+
+
+# Small work on one thread. The OpenMP threads wait passively (so that they
+# never spin against BLAS's threads), and waking them costs about 80 us per
+# parallel kernel on a 2-core machine: more than a bias pass over a (64, 1024)
+# batch takes on one thread (8 us). Kernels on fewer than ONE_THREAD_BELOW
+# elements therefore run their parallel loops on one thread.
+ONE_THREAD_BELOW = 1 << 18
+
+
+def _launch(kernel, size, *args):
+    """``kernel(*args)``, on one thread when ``size`` is small."""
+    if size >= ONE_THREAD_BELOW:
+        return kernel(*args)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        numba.set_num_threads(threads)
 
 
 def matmul(a, b):
@@ -50,7 +71,7 @@ def channels_first(a):
     contract.channels_first(a)
     N, C, L = a.shape
     out = workspace.empty((C, N * L), a.dtype)
-    _channels_first(np.ascontiguousarray(a), out)
+    _launch(_channels_first, a.size, np.ascontiguousarray(a), out)
     return out
 
 
@@ -67,7 +88,7 @@ def batch_first(a2, N):
     contract.batch_first(a2, N)
     C = a2.shape[0]
     out = workspace.empty((N, C, a2.shape[1] // N), a2.dtype)
-    _batch_first(np.ascontiguousarray(a2), out)
+    _launch(_batch_first, a2.size, np.ascontiguousarray(a2), out)
     return out
 
 
@@ -127,7 +148,7 @@ def im2col(x, KH, KW, stride, padding):
     N, C, H, W = x.shape
     OH, OW = contract.im2col(x, KH, KW, stride, padding)
     cols = workspace.empty((C * KH * KW, N * OH * OW), x.dtype)
-    _im2col(np.ascontiguousarray(x), KH, KW, stride, padding, OH, OW, cols)
+    _launch(_im2col, cols.size, np.ascontiguousarray(x), KH, KW, stride, padding, OH, OW, cols)
     return cols
 
 
@@ -168,7 +189,8 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
     # samples per task: whole batch when there are channels enough to share
     # out, else blocks so that there are at least 16 tasks
     nb = max(1, min(N, (N * C) // 16))
-    _col2im(np.ascontiguousarray(cols), KH, KW, stride, padding, OH, OW, nb, x)
+    _launch(_col2im, cols.size, np.ascontiguousarray(cols), KH, KW, stride, padding, OH, OW,
+            nb, x)
     return x
 
 
@@ -176,16 +198,19 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
 
 
 @njit(cache=True, parallel=True)
-def _bias_act(y, b, has_bias, has_act, slope):
+def _bias_act(y, b, has_bias, bias_on_last, has_act, slope):
     N, C, L = y.shape
+    yf = y.reshape(-1)
     for n in prange(N):
         for c in range(C):
-            bc = b[c] if has_bias else 0.0
+            row = (n * C + c) * L
             for l in range(L):
-                u = y[n, c, l] + bc
+                u = yf[U(row + l)]
+                if has_bias:
+                    u += b[U(l)] if bias_on_last else b[U(c)]
                 if has_act and u <= 0:
                     u = u * slope
-                y[n, c, l] = u
+                yf[U(row + l)] = u
 
 
 def bias_act_forward(y, b, slope):
@@ -193,7 +218,14 @@ def bias_act_forward(y, b, slope):
     if b is None and slope is None:
         return y
     bias = b if b is not None else np.zeros(1, dtype=y.dtype)
-    _bias_act(y, bias, b is not None, slope is not None, 0.0 if slope is None else slope)
+    N, C, L = y.shape
+    # one value per channel (a Dense layer's output): the channels as the
+    # inner loop, so that the loop is long and the bias is read in order
+    work = np.ascontiguousarray(y)          # y itself, unless it is a strided view
+    _launch(_bias_act, y.size, work.reshape(N, 1, C) if L == 1 else work, bias,
+            b is not None, L == 1, slope is not None, 0.0 if slope is None else slope)
+    if work is not y:
+        y[...] = work
     return y
 
 
@@ -206,7 +238,8 @@ def _leaky_backward(dy, y, slope, dx):
 def leaky_relu_backward(dy, y, slope):
     contract.leaky_relu_backward(dy, y)
     dx = np.empty_like(dy)
-    _leaky_backward(np.ascontiguousarray(dy).reshape(-1), np.ascontiguousarray(y).reshape(-1),
+    _launch(_leaky_backward, dy.size, np.ascontiguousarray(dy).reshape(-1),
+            np.ascontiguousarray(y).reshape(-1),
                     slope, dx.reshape(-1))
     return dx
 
@@ -225,7 +258,7 @@ def _channel_sum(dy, out):
 def channel_sum(dy):
     contract.channel_sum(dy)
     out = np.empty(dy.shape[1], dtype=dy.dtype)
-    _channel_sum(dy, out)
+    _launch(_channel_sum, dy.size, dy, out)
     return out
 
 
@@ -304,10 +337,11 @@ def batchnorm_forward(x, gamma, beta, eps):
     mean = np.empty(C, dtype=x.dtype)
     var = np.empty(C, dtype=x.dtype)
     if L == 1:
-        _bn_forward_2d(x.reshape(N, C), gamma, beta, eps, _channel_block(C), y.reshape(N, C),
+        _launch(_bn_forward_2d, x.size, x.reshape(N, C), gamma, beta, eps, _channel_block(C),
+                y.reshape(N, C),
                        mean, var)
     else:
-        _bn_forward(x, gamma, beta, eps, _channel_block(C), y, mean, var)
+        _launch(_bn_forward, x.size, x, gamma, beta, eps, _channel_block(C), y, mean, var)
     return y, mean, var
 
 
@@ -376,10 +410,12 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
     dgamma = np.empty(C, dtype=x.dtype)
     dbeta = np.empty(C, dtype=x.dtype)
     if L == 1:
-        _bn_backward_2d(dy.reshape(N, C), x.reshape(N, C), mean, var, gamma, eps,
+        _launch(_bn_backward_2d, x.size, dy.reshape(N, C), x.reshape(N, C), mean, var, gamma,
+                eps,
                         _channel_block(C), dx.reshape(N, C), dgamma, dbeta)
     else:
-        _bn_backward(dy, x, mean, var, gamma, eps, _channel_block(C), dx, dgamma, dbeta)
+        _launch(_bn_backward, x.size, dy, x, mean, var, gamma, eps, _channel_block(C), dx,
+                dgamma, dbeta)
     return dx, dgamma, dbeta
 
 
@@ -407,7 +443,8 @@ def dropout(x, p, key):
     contract.dropout(x, p, key)
     y = np.empty_like(x)
     mask = np.empty_like(x)
-    _dropout(np.ascontiguousarray(x).reshape(-1), p, np.uint64(key), x.dtype.type(1 / (1 - p)),
+    _launch(_dropout, x.size, np.ascontiguousarray(x).reshape(-1), p, np.uint64(key),
+            x.dtype.type(1 / (1 - p)),
              y.reshape(-1), mask.reshape(-1))
     return y, mask
 
@@ -433,7 +470,7 @@ def maxout_forward(x, pieces):
     N = x.shape[0]
     y = np.empty((N, x.shape[1] // pieces), dtype=x.dtype)
     winner = np.empty(y.shape, dtype=np.int64)
-    _maxout_forward(np.ascontiguousarray(x), pieces, y, winner)
+    _launch(_maxout_forward, x.size, np.ascontiguousarray(x), pieces, y, winner)
     return y, winner
 
 
@@ -450,7 +487,8 @@ def maxout_backward(dy, winner, pieces):
     contract.maxout_backward(dy, winner, pieces)
     N, F = dy.shape
     dx = np.empty((N, F * pieces), dtype=dy.dtype)
-    _maxout_backward(np.ascontiguousarray(dy), np.ascontiguousarray(winner), pieces, dx)
+    _launch(_maxout_backward, dx.size, np.ascontiguousarray(dy), np.ascontiguousarray(winner),
+            pieces, dx)
     return dx
 
 
@@ -497,5 +535,6 @@ def adam_update(p, g, m, v, lr, beta1, beta2, eps, step, weight_decay, grad_scal
     if not (p.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous):
         raise ValueError("adam_update: parameters and moments must be C-contiguous "
                          "(they are updated in place)")
-    _adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), lr, beta1, beta2, eps,
+    _launch(_adam, p.size, p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), lr,
+            beta1, beta2, eps,
           1 - beta1 ** step, 1 - beta2 ** step, weight_decay, grad_scale)
