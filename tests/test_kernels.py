@@ -9,6 +9,9 @@ in float64 and rounded once, in the reference too).
 Shapes are drawn to reach every branch of the fast kernels: Numba's col2im
 works on blocks of several samples once N*C >= 32, and its BatchNorm on
 blocks of several channels once C > 8; ``@example`` pins one case of each.
+Numba runs small work on one thread (``numba_cpu.ONE_THREAD_BELOW``), which
+every test shape is: so the Numba kernels are tested twice, as they run and
+with every parallel loop on all threads ("numba-parallel").
 """
 
 import numpy as np
@@ -21,20 +24,23 @@ from minigan.kernels import reference
 
 from .helpers import assert_same_trajectory, trajectories
 
-FAST = [b for b in backend.BACKENDS if b != "numpy"]
+FAST = [b for b in backend.BACKENDS if b != "numpy"] + ["numba-parallel"]
 TOL = {np.float32: 2e-5, np.float64: 1e-10}
 dtypes = st.sampled_from([np.float32, np.float64])
 
 
 @pytest.fixture(params=FAST)
-def fast(request):
+def fast(request, monkeypatch):
     """(kernel module, to-device function) of a fast backend."""
+    name = request.param.replace("-parallel", "")
     try:
-        with backend.use_backend(request.param):
+        with backend.use_backend(name):
             pass
     except RuntimeError:
-        pytest.skip(f"backend {request.param} is not available here")
-    mod = kernels.implementation(request.param)
+        pytest.skip(f"backend {name} is not available here")
+    mod = kernels.implementation(name)
+    if request.param == "numba-parallel":
+        monkeypatch.setattr(mod, "ONE_THREAD_BELOW", 0)
     if request.param == "cupy":
         import cupy
         return mod, cupy.asarray
@@ -83,6 +89,7 @@ ncl = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 20))
 
 
 @given(ncl, dtypes, st.booleans(), st.sampled_from([None, 0.0, 0.2]), st.integers(0, 2**31 - 1))
+@example((3, 5, 1), np.float32, True, 0.2, 0)        # L = 1: a Dense layer's output
 def test_bias_act_forward(fast, shape, dtype, with_bias, slope, seed):
     mod, dev = fast
     rng = np.random.default_rng(seed)
