@@ -7,8 +7,9 @@ terms; reductions accumulate in float64 everywhere, and BatchNorm is computed
 in float64 and rounded once, in the reference too).
 
 Shapes are drawn to reach every branch of the fast kernels: Numba's col2im
-works on blocks of several samples once N*C >= 32, and its BatchNorm on
-blocks of several channels once C > 8; ``@example`` pins one case of each.
+works on blocks of several samples once N*C >= 32 (with one loop for stride 1
+and one for larger strides), and its BatchNorm on blocks of several channels
+once C > 8; ``@example`` pins one case of each.
 Numba runs small work on one thread (``numba_cpu.ONE_THREAD_BELOW``), which
 every test shape is: so the Numba kernels are tested twice, as they run and
 with every parallel loop on all threads ("numba-parallel").

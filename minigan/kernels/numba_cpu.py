@@ -19,6 +19,7 @@ and calls a compiled ``_kernel``. Rules kept throughout:
   default when minigan is imported: see ``minigan/backend.py``).
 """
 
+import functools
 import math
 
 import numba
@@ -100,8 +101,8 @@ def batch_first(a2, N):
 # that bookkeeping was most of the time. The hot loops index flat views with
 # unsigned integers (``U``), which Numba never wraps: 1.4-3x faster here
 # (benchmarks/README.md). Every index is in range by construction (the
-# wrapper checked the sizes, ``_valid_range`` bounds the taps), and is
-# formed as a non-negative signed integer before it is cast.
+# wrapper checked the sizes; ``_valid_range`` or the gather table bounds the
+# taps), and is formed as a non-negative signed integer before it is cast.
 U = np.uint64
 
 
@@ -114,41 +115,46 @@ def _valid_range(n_out, n_in, k, s, p):
     return lo, max(lo, hi)
 
 
+@functools.lru_cache(maxsize=64)
+def _tap_table(H, W, KH, KW, s, p):
+    """(KH*KW, OH*OW) int64: for tap t = i*KW + j and output pixel q = oh*OW + ow,
+    the offset h*W + w in an input plane that it reads, or -1 where it reads
+    the zero padding. One gather table lets the copy loops run over a whole
+    output plane (OH*OW elements) instead of rows of OW; every offset is in
+    [0, H*W) by construction."""
+    OH, OW = conv_output_size(H, KH, s, p), conv_output_size(W, KW, s, p)
+    h = np.arange(OH)[None, :, None] * s + np.arange(KH)[:, None, None] - p    # (KH, OH, 1)
+    w = np.arange(OW)[None, None, :] * s + np.arange(KW)[:, None, None] - p    # (KW, 1, OW)
+    inside = ((h >= 0) & (h < H))[:, None] & ((w >= 0) & (w < W))[None, :]     # (KH, KW, OH, OW)
+    table = np.where(inside, h[:, None] * W + w[None, :], -1).reshape(KH * KW, OH * OW)
+    table.flags.writeable = False
+    return table
+
+
 @njit(cache=True, parallel=True)
-def _im2col(x, KH, KW, s, p, OH, OW, cols):
+def _im2col(x, table, cols):
     N, C, H, W = x.shape
-    P = OH * OW
+    T, P = table.shape
     NP = N * P
     xf = x.reshape(-1)                       # flat views, indexed by unsigned ints
     cf = cols.reshape(-1)                    # (see "Flat unsigned indexing" above)
-    for r in prange(C * KH * KW):            # one row of cols per iteration
-        c = r // (KH * KW)
-        i = (r // KW) % KH
-        j = r % KW
-        oh_lo, oh_hi = _valid_range(OH, H, i, s, p)
-        ow_lo, ow_hi = _valid_range(OW, W, j, s, p)
+    for r in prange(C * T):                  # one row of cols per iteration
+        c = r // T
+        t = r % T
         for n in range(N):
             plane = (n * C + c) * H * W
-            for oh in range(OH):
-                dst = r * NP + n * P + oh * OW
-                if oh < oh_lo or oh >= oh_hi:
-                    for ow in range(OW):
-                        cf[U(dst + ow)] = 0
-                    continue
-                src = plane + (oh * s + i - p) * W + j - p
-                for ow in range(ow_lo):
-                    cf[U(dst + ow)] = 0
-                for ow in range(ow_lo, ow_hi):
-                    cf[U(dst + ow)] = xf[U(src + ow * s)]
-                for ow in range(ow_hi, OW):
-                    cf[U(dst + ow)] = 0
+            dst = r * NP + n * P
+            for q in range(P):
+                k = table[U(t), U(q)]
+                cf[U(dst + q)] = xf[U(plane + k)] if k >= 0 else 0
 
 
 def im2col(x, KH, KW, stride, padding):
     N, C, H, W = x.shape
     OH, OW = contract.im2col(x, KH, KW, stride, padding)
     cols = workspace.empty((C * KH * KW, N * OH * OW), x.dtype)
-    _launch(_im2col, cols.size, np.ascontiguousarray(x), KH, KW, stride, padding, OH, OW, cols)
+    _launch(_im2col, cols.size, np.ascontiguousarray(x), _tap_table(H, W, KH, KW, stride, padding),
+            cols)
     return cols
 
 
@@ -182,6 +188,34 @@ def _col2im(cols, KH, KW, s, p, OH, OW, nb, x):
                             xf[U(dst + ow * s)] += cf[U(src + ow)]
 
 
+@njit(cache=True, parallel=True)
+def _col2im_strided(cols, table, nb, x):
+    """:func:`_col2im` through the gather table (used for stride > 1, where
+    the rows of taps are short and strided and a whole plane per loop wins)."""
+    N, C, H, W = x.shape
+    T, P = table.shape
+    NP = N * P
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    blocks = (N + nb - 1) // nb
+    for task in prange(C * blocks):          # as _col2im: x[n0:n1, c] is this task's own
+        c = task // blocks
+        n0 = (task % blocks) * nb
+        n1 = min(N, n0 + nb)
+        for n in range(n0, n1):
+            plane = (n * C + c) * H * W
+            for k in range(H * W):
+                xf[U(plane + k)] = 0
+        for t in range(T):
+            for n in range(n0, n1):
+                plane = (n * C + c) * H * W
+                src = (c * T + t) * NP + n * P
+                for q in range(P):
+                    k = table[U(t), U(q)]
+                    if k >= 0:
+                        xf[U(plane + k)] += cf[U(src + q)]
+
+
 def col2im(cols, x_shape, KH, KW, stride, padding):
     N, C, H, W = x_shape
     OH, OW = contract.col2im(cols, x_shape, KH, KW, stride, padding)
@@ -189,8 +223,11 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
     # samples per task: whole batch when there are channels enough to share
     # out, else blocks so that there are at least 16 tasks
     nb = max(1, min(N, (N * C) // 16))
-    _launch(_col2im, cols.size, np.ascontiguousarray(cols), KH, KW, stride, padding, OH, OW,
-            nb, x)
+    cols = np.ascontiguousarray(cols)
+    if stride > 1:
+        _launch(_col2im_strided, cols.size, cols, _tap_table(H, W, KH, KW, stride, padding), nb, x)
+    else:
+        _launch(_col2im, cols.size, cols, KH, KW, stride, padding, OH, OW, nb, x)
     return x
 
 
