@@ -22,6 +22,7 @@ resident memory of dcgan training at batch 256.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -60,7 +61,8 @@ def build_step(model, batch, seed=0):
     return G, D, oG, oD, real, z, extra
 
 
-def time_minigan_step(model, batch, backend_name, reps):
+def minigan_step(model, batch, backend_name):
+    """(step function, ms of its first call, GFLOP of one step) on a backend."""
     from minigan import backend, gan
     backend.set_backend(backend_name)
     G, D, oG, oD, real, z, extra = build_step(model, batch)
@@ -68,15 +70,15 @@ def time_minigan_step(model, batch, backend_name, reps):
     gflop = common.step_gflop(G, D, latent, shape, batch)
 
     def step():
-        gan.gan_step(G, D, oG, oD, real, z, **extra)
-        if backend_name == "cupy":
-            import cupy
-            cupy.cuda.Device().synchronize()
+        with backend.use_backend(backend_name):
+            gan.gan_step(G, D, oG, oD, real, z, **extra)
+            if backend_name == "cupy":
+                import cupy
+                cupy.cuda.Device().synchronize()
 
     t = time.perf_counter()
     step()
-    first_ms = 1e3 * (time.perf_counter() - t)
-    return common.median_ms(step, reps, warmup=1), first_ms, gflop
+    return step, 1e3 * (time.perf_counter() - t), gflop
 
 
 def _net_inputs(model):
@@ -108,7 +110,7 @@ def torch_child(model, batch, threads, reps):
         planes = torch.from_numpy(np.asarray(real)[:, 1:].copy())
     step = common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)),
                              torch.from_numpy(np.asarray(z)), planes)
-    print(json.dumps({"torch_median_ms": common.median_ms(step, reps, warmup=2),
+    print(json.dumps({"torch_times_ms": common.times_ms(step, reps, warmup=2),
                       "torch": torch.__version__}))
 
 
@@ -302,21 +304,34 @@ def main():
         own = STEP_MODELS[model][2] or batches
         return own[:1] if args.quick else own
 
+    # With PyTorch, the fast backends and PyTorch are timed in alternating
+    # rounds, so that a change in the machine's load falls on both sides of
+    # a ratio; each median is over all rounds' runs.
+    rounds = (2 if args.quick else 3) if use_torch else 1
     for model in models:
         for batch in batches_of(model):
-            torch_ms, torch_err = None, None
-            if use_torch:
-                res, torch_err = run_torch(model, batch, args.threads, reps)
-                if res:
-                    torch_ms = res["torch_median_ms"]
-                    meta["torch"] = res["torch"]
+            steps, times, torch_times, torch_err = {}, {}, [], None
             for b in backends:
                 if b == "numpy" and model == "dcgan" and batch > 64 and args.quick:
                     continue
-                ms, first_ms, gflop = time_minigan_step(model, batch, b, reps)
+                steps[b] = minigan_step(model, batch, b)
+                times[b] = []
+            for r in range(rounds):
+                if use_torch and torch_err is None:
+                    res, torch_err = run_torch(model, batch, args.threads, reps)
+                    if res:
+                        torch_times += res["torch_times_ms"]
+                        meta["torch"] = res["torch"]
+                for b in steps:
+                    if b != "numpy" or r == 0:          # the reference: one round
+                        times[b] += common.times_ms(steps[b][0], reps, warmup=1 if r == 0 else 0)
+            torch_ms = statistics.median(torch_times) if torch_times else None
+            for b, (_, first_ms, gflop) in steps.items():
+                ms = statistics.median(times[b])
                 row = {"kind": "step", "model": model, "batch": batch, "backend": b,
                        "threads": args.threads, "median_ms": ms, "first_ms": first_ms,
-                       "gflop": gflop, "gflops_per_s": gflop / (ms / 1e3)}
+                       "gflop": gflop, "gflops_per_s": gflop / (ms / 1e3),
+                       "runs": len(times[b])}
                 if torch_ms is not None:
                     row["torch_median_ms"] = torch_ms
                     row["ratio_vs_torch"] = ms / torch_ms
@@ -325,6 +340,7 @@ def main():
                 ratio = f"{ms / torch_ms:>7.2f}" if torch_ms else f"{'-':>7}"
                 print(f"{model:<15}{batch:>6}{b:>8}{ms:>9.2f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
                       f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}  {1e3 / ms:>6.0f} steps/s")
+            steps.clear()
             if torch_err:
                 print(f"  (PyTorch did not run: {torch_err[0]})")
     for model in models:

@@ -50,16 +50,21 @@ def machine_info(threads):
     return info
 
 
-def median_ms(fn, reps, warmup=1):
-    """Median wall time of ``fn()`` in ms over ``reps`` runs after ``warmup``."""
+def times_ms(fn, reps, warmup=1):
+    """Wall times of ``fn()`` in ms, ``reps`` runs after ``warmup``."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(reps):
         t = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+        times.append(1e3 * (time.perf_counter() - t))
+    return times
+
+
+def median_ms(fn, reps, warmup=1):
+    """Median wall time of ``fn()`` in ms over ``reps`` runs after ``warmup``."""
+    return statistics.median(times_ms(fn, reps, warmup))
 
 
 def matmul_gflops(n, reps):
