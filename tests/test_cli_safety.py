@@ -228,7 +228,7 @@ def test_ctrl_c_says_how_to_resume(tmp_path, capsys, monkeypatch):
 def test_the_compile_notice_depends_on_the_cache(tmp_path, monkeypatch):
     from minigan import cli
     from minigan.kernels import numba_cpu
-    cache = numba_cpu._im2col._cache
+    cache = numba_cpu._im2col.parallel._cache
     monkeypatch.setattr(cache, "_cache_path", str(tmp_path))
     assert cli._numba_cache_is_cold("numba")
     (tmp_path / "numba_cpu._im2col-1.py311.nbi").write_bytes(b"")

@@ -10,9 +10,9 @@ Shapes are drawn to reach every branch of the fast kernels: Numba's col2im
 works on blocks of several samples once N*C >= 32 (with one loop for stride 1
 and one for larger strides), and its BatchNorm on blocks of several channels
 once C > 8; ``@example`` pins one case of each.
-Numba runs small work on one thread (``numba_cpu.ONE_THREAD_BELOW``), which
-every test shape is: so the Numba kernels are tested twice, as they run and
-with every parallel loop on all threads ("numba-parallel").
+Numba runs small work on one thread (each kernel's ``one_thread_below``),
+which most test shapes are: so the Numba kernels are tested twice, as they
+run and with every parallel loop on all threads ("numba-parallel").
 """
 
 import numpy as np
@@ -41,7 +41,7 @@ def fast(request, monkeypatch):
         pytest.skip(f"backend {name} is not available here")
     mod = kernels.implementation(name)
     if request.param == "numba-parallel":
-        monkeypatch.setattr(mod, "ONE_THREAD_BELOW", 0)
+        monkeypatch.setattr(mod, "ALWAYS_PARALLEL", True)
     if request.param == "cupy":
         import cupy
         return mod, cupy.asarray

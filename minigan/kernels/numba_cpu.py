@@ -16,13 +16,16 @@ and calls a compiled ``_kernel``. Rules kept throughout:
 * large outputs come from the workspace pool (``workspace.py``), which
   spares the page faults of fresh 100 MB allocations every step;
 * OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, set as a
-  default when minigan is imported: see ``minigan/backend.py``).
+  default when minigan is imported: see ``minigan/backend.py``), and small
+  work never wakes them (``_Kernel``, ``ONE_THREAD_BELOW``);
+* hot loops index flat views with unsigned integers (see "Flat unsigned
+  indexing" below).
 """
 
 import functools
 import math
+import types
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -33,21 +36,40 @@ from .reference import GOLDEN, MIX1, MIX2, conv_output_size
 # Small work on one thread. The OpenMP threads wait passively (so that they
 # never spin against BLAS's threads), and waking them costs about 80 us per
 # parallel kernel on a 2-core machine: more than a bias pass over a (64, 1024)
-# batch takes on one thread (8 us). Kernels on fewer than ONE_THREAD_BELOW
-# elements therefore run their parallel loops on one thread.
+# batch takes on one thread (8 us). So every kernel is compiled twice, with
+# its parallel loops and as plain loops, and work on fewer elements than the
+# kernel's ``one_thread_below`` runs the plain one (no threads to wake). The
+# thresholds were measured per kernel (benchmarks/README.md): cheap passes
+# (copies, bias, leaky ReLU) stay on one thread up to 2^18 to 2^20 elements,
+# Adam, whose parallel loop is also vectorized, only below 2^12.
 ONE_THREAD_BELOW = 1 << 18
+ALWAYS_PARALLEL = False          # tests set it to run every parallel loop
+
+
+class _Kernel:
+    """One kernel body, compiled as ``parallel`` (prange over the threads) and
+    as ``one_thread`` (prange as range). The second is a copy of the function
+    under its own name, so that Numba caches the two apart."""
+
+    def __init__(self, fn, one_thread_below=ONE_THREAD_BELOW):
+        plain = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_one_thread",
+                                   fn.__defaults__, fn.__closure__)
+        plain.__qualname__ = fn.__qualname__ + "_one_thread"
+        self.parallel = njit(cache=True, parallel=True)(fn)
+        self.one_thread = njit(cache=True)(plain)
+        self.one_thread_below = one_thread_below
+
+
+def _kernel(one_thread_below):
+    """``@_kernel(n)``: a :class:`_Kernel` that runs on one thread below n elements."""
+    return functools.partial(_Kernel, one_thread_below=one_thread_below)
 
 
 def _launch(kernel, size, *args):
-    """``kernel(*args)``, on one thread when ``size`` is small."""
-    if size >= ONE_THREAD_BELOW:
-        return kernel(*args)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        return kernel(*args)
-    finally:
-        numba.set_num_threads(threads)
+    """Run a :class:`_Kernel` on ``args``, on one thread when ``size`` is small."""
+    if ALWAYS_PARALLEL or size >= kernel.one_thread_below:
+        return kernel.parallel(*args)
+    return kernel.one_thread(*args)
 
 
 def matmul(a, b):
@@ -59,7 +81,7 @@ def matmul(a, b):
 # ------------------------------------------------------------ layout changes
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _channels_first(a, out):
     N, C, L = a.shape
     for c in prange(C):                      # one output row per iteration
@@ -76,7 +98,7 @@ def channels_first(a):
     return out
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _batch_first(a2, out):
     N, C, L = out.shape
     for n in prange(N):                      # one output sample per iteration
@@ -131,7 +153,7 @@ def _tap_table(H, W, KH, KW, s, p):
     return table
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _im2col(x, table, cols):
     N, C, H, W = x.shape
     T, P = table.shape
@@ -158,7 +180,7 @@ def im2col(x, KH, KW, stride, padding):
     return cols
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _col2im(cols, KH, KW, s, p, OH, OW, nb, x):
     N, C, H, W = x.shape
     P = OH * OW
@@ -188,7 +210,7 @@ def _col2im(cols, KH, KW, s, p, OH, OW, nb, x):
                             xf[U(dst + ow * s)] += cf[U(src + ow)]
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _col2im_strided(cols, table, nb, x):
     """:func:`_col2im` through the gather table (used for stride > 1, where
     the rows of taps are short and strided and a whole plane per loop wins)."""
@@ -234,7 +256,7 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
 # ---------------------------------------------------------- bias + activation
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _bias_act(y, b, has_bias, bias_on_last, has_act, slope):
     N, C, L = y.shape
     yf = y.reshape(-1)
@@ -266,7 +288,7 @@ def bias_act_forward(y, b, slope):
     return y
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 20)
 def _leaky_backward(dy, y, slope, dx):
     for k in prange(dy.size):
         dx[k] = dy[k] if y[k] > 0 else dy[k] * slope
@@ -281,7 +303,7 @@ def leaky_relu_backward(dy, y, slope):
     return dx
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _channel_sum(dy, out):
     N, C, L = dy.shape
     for c in prange(C):
@@ -308,7 +330,7 @@ def _channel_block(C):
     return max(1, -(-C // 8))
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 17)
 def _bn_forward(x, gamma, beta, eps, cb, y, mean, var):
     N, C, L = x.shape
     M = N * L
@@ -339,7 +361,7 @@ def _bn_forward(x, gamma, beta, eps, cb, y, mean, var):
             var[c] = v[c - c0]
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 17)
 def _bn_forward_2d(x, gamma, beta, eps, cb, y, mean, var):
     """The (N, C) case (BatchNorm after a Dense): the channel loop innermost."""
     N, C = x.shape
@@ -382,7 +404,7 @@ def batchnorm_forward(x, gamma, beta, eps):
     return y, mean, var
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 17)
 def _bn_backward(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
     N, C, L = x.shape
     M = N * L
@@ -412,7 +434,7 @@ def _bn_backward(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
             dbeta[c] = sdy[c - c0]
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 17)
 def _bn_backward_2d(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
     """The (N, C) case: the channel loop innermost."""
     N, C = x.shape
@@ -459,7 +481,7 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
 # ------------------------------------------------------------------ dropout
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 17)
 def _dropout(x, p, key, scale, y, mask):
     # the counter-based draw of reference.dropout_uniform, one element per pass;
     # every constant is uint64 so that Numba keeps the arithmetic mod 2**64
@@ -489,7 +511,7 @@ def dropout(x, p, key):
 # ------------------------------------------------------------------- maxout
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _maxout_forward(x, K, y, winner):
     N, F = y.shape
     for n in prange(N):                      # one sample's units per iteration
@@ -511,7 +533,7 @@ def maxout_forward(x, pieces):
     return y, winner
 
 
-@njit(cache=True, parallel=True)
+@_Kernel
 def _maxout_backward(dy, winner, K, dx):
     N, F = dy.shape
     for n in prange(N):
@@ -556,7 +578,7 @@ def bce_with_logits(x, t):
 # --------------------------------------------------------------- optimizers
 
 
-@njit(cache=True, parallel=True)
+@_kernel(1 << 12)
 def _adam(p, g, m, v, lr, b1, b2, eps, c1, c2, wd, scale):
     for k in prange(p.size):                 # one parameter per iteration
         gk = g[k] * scale + wd * p[k]
