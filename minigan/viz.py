@@ -4,14 +4,19 @@ Files are written atomically (temporary file, then rename) so that a viewer
 refreshing them during training never sees half a picture.
 """
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from . import backend
+from ._atomic import atomic_write as _atomic
 
-from . import backend  # noqa: E402
-from ._atomic import atomic_write as _atomic  # noqa: E402
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend, imported on first use
+    (it is half a second of every process's start otherwise)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def image_grid(images, nrow=None, pad=2):
@@ -33,12 +38,13 @@ def save_grid(path, images, nrow=None):
     """Save (N, C, H, W) images in [-1, 1] as one PNG grid."""
     grid = image_grid(images, nrow)
     img = grid[..., 0] if grid.shape[2] == 1 else grid
-    _atomic(path, lambda p: plt.imsave(p, img, cmap="gray", vmin=0, vmax=255))
+    _atomic(path, lambda p: _pyplot().imsave(p, img, cmap="gray", vmin=0, vmax=255))
 
 
 def save_points(path, points, means=None, title=None, lim=None):
     """Scatter plot of 2D samples (and the mixture's means) as a PNG."""
     pts = backend.to_numpy(points)
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     ax.scatter(pts[:, 0], pts[:, 1], s=2, alpha=0.5, label="generated")
     if means is not None:
@@ -68,6 +74,7 @@ def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25
     steps = np.asarray(steps)
     s = steps[len(steps) - len(ma(d_loss)):]
     panels = 2 if d_real is not None else 1
+    plt = _pyplot()
     fig, axes = plt.subplots(panels, 1, figsize=(7, 3 * panels), dpi=100, sharex=True)
     axes = np.atleast_1d(axes)
     axes[0].plot(s, ma(d_loss), label="D loss")
@@ -89,6 +96,7 @@ def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25
 
 def plot_metric(path, epochs, values, name):
     """One score against the epoch (e.g. the classifier FID falling)."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5, 3), dpi=100)
     ax.plot(epochs, values, marker="o")
     ax.set_xlabel("epoch")
