@@ -34,14 +34,16 @@ from .reference import GOLDEN, MIX1, MIX2, conv_output_size
 
 
 # Small work on one thread. The OpenMP threads wait passively (so that they
-# never spin against BLAS's threads), and waking them costs about 80 us per
+# never spin against BLAS's threads), and waking them costs about 100 us per
 # parallel kernel on a 2-core machine: more than a bias pass over a (64, 1024)
 # batch takes on one thread (8 us). So every kernel is compiled twice, with
 # its parallel loops and as plain loops, and work on fewer elements than the
 # kernel's ``one_thread_below`` runs the plain one (no threads to wake). The
-# thresholds were measured per kernel (benchmarks/README.md): cheap passes
-# (copies, bias, leaky ReLU) stay on one thread up to 2^18 to 2^20 elements,
-# Adam, whose parallel loop is also vectorized, only below 2^12.
+# thresholds are the crossovers measured by ``benchmarks/threads.py`` on 2
+# cores (benchmarks/README.md): memory-bound passes (bias, leaky ReLU,
+# layout changes) gain from a second thread only past 2^21 to 2^22
+# elements, BatchNorm and maxout past 2^17, Adam (whose parallel loop is
+# also vectorized) past 2^15; the kernels it does not time keep 2^18.
 ONE_THREAD_BELOW = 1 << 18
 ALWAYS_PARALLEL = False          # tests set it to run every parallel loop
 
@@ -81,7 +83,7 @@ def matmul(a, b):
 # ------------------------------------------------------------ layout changes
 
 
-@_Kernel
+@_kernel(1 << 21)
 def _channels_first(a, out):
     N, C, L = a.shape
     for c in prange(C):                      # one output row per iteration
@@ -98,7 +100,7 @@ def channels_first(a):
     return out
 
 
-@_Kernel
+@_kernel(1 << 21)
 def _batch_first(a2, out):
     N, C, L = out.shape
     for n in prange(N):                      # one output sample per iteration
@@ -256,7 +258,7 @@ def col2im(cols, x_shape, KH, KW, stride, padding):
 # ---------------------------------------------------------- bias + activation
 
 
-@_Kernel
+@_kernel(1 << 21)
 def _bias_act(y, b, has_bias, bias_on_last, has_act, slope):
     N, C, L = y.shape
     yf = y.reshape(-1)
@@ -288,7 +290,7 @@ def bias_act_forward(y, b, slope):
     return y
 
 
-@_kernel(1 << 20)
+@_kernel(1 << 22)
 def _leaky_backward(dy, y, slope, dx):
     for k in prange(dy.size):
         dx[k] = dy[k] if y[k] > 0 else dy[k] * slope
@@ -481,7 +483,7 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
 # ------------------------------------------------------------------ dropout
 
 
-@_kernel(1 << 17)
+@_kernel(1 << 19)
 def _dropout(x, p, key, scale, y, mask):
     # the counter-based draw of reference.dropout_uniform, one element per pass;
     # every constant is uint64 so that Numba keeps the arithmetic mod 2**64
@@ -511,7 +513,7 @@ def dropout(x, p, key):
 # ------------------------------------------------------------------- maxout
 
 
-@_Kernel
+@_kernel(1 << 17)
 def _maxout_forward(x, K, y, winner):
     N, F = y.shape
     for n in prange(N):                      # one sample's units per iteration
@@ -533,7 +535,7 @@ def maxout_forward(x, pieces):
     return y, winner
 
 
-@_Kernel
+@_kernel(1 << 17)
 def _maxout_backward(dy, winner, K, dx):
     N, F = dy.shape
     for n in prange(N):
@@ -578,7 +580,7 @@ def bce_with_logits(x, t):
 # --------------------------------------------------------------- optimizers
 
 
-@_kernel(1 << 12)
+@_kernel(1 << 15)
 def _adam(p, g, m, v, lr, b1, b2, eps, c1, c2, wd, scale):
     for k in prange(p.size):                 # one parameter per iteration
         gk = g[k] * scale + wd * p[k]
