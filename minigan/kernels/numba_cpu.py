@@ -298,7 +298,7 @@ def _leaky_backward(dy, y, slope, dx):
 
 def leaky_relu_backward(dy, y, slope):
     contract.leaky_relu_backward(dy, y)
-    dx = np.empty_like(dy)
+    dx = workspace.empty(dy.shape, dy.dtype)
     _launch(_leaky_backward, dy.size, np.ascontiguousarray(dy).reshape(-1),
             np.ascontiguousarray(y).reshape(-1),
                     slope, dx.reshape(-1))
@@ -394,7 +394,7 @@ def _bn_forward_2d(x, gamma, beta, eps, cb, y, mean, var):
 def batchnorm_forward(x, gamma, beta, eps):
     contract.batchnorm_forward(x, gamma, beta)
     N, C, L = x.shape
-    y = np.empty_like(x)
+    y = workspace.empty(x.shape, x.dtype)
     mean = np.empty(C, dtype=x.dtype)
     var = np.empty(C, dtype=x.dtype)
     if L == 1:
@@ -467,7 +467,7 @@ def _bn_backward_2d(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
 def batchnorm_backward(dy, x, mean, var, gamma, eps):
     contract.batchnorm_backward(dy, x, mean, var, gamma)
     N, C, L = x.shape
-    dx = np.empty_like(x)
+    dx = workspace.empty(x.shape, x.dtype)
     dgamma = np.empty(C, dtype=x.dtype)
     dbeta = np.empty(C, dtype=x.dtype)
     if L == 1:
@@ -502,8 +502,8 @@ def _dropout(x, p, key, scale, y, mask):
 
 def dropout(x, p, key):
     contract.dropout(x, p, key)
-    y = np.empty_like(x)
-    mask = np.empty_like(x)
+    y = workspace.empty(x.shape, x.dtype)
+    mask = workspace.empty(x.shape, x.dtype)
     _launch(_dropout, x.size, np.ascontiguousarray(x).reshape(-1), p, np.uint64(key),
             x.dtype.type(1 / (1 - p)),
              y.reshape(-1), mask.reshape(-1))
