@@ -1,5 +1,6 @@
-"""benchmarks/threads.py times every Numba kernel on one thread and on all
-threads; --quick must time both versions of each and name the crossover."""
+"""The benchmark tools: benchmarks/threads.py times every Numba kernel on one
+thread and on all threads (--quick must time both versions of each and name
+the crossover); benchmarks/profile_step.py splits a step's time by kernel."""
 
 import json
 import os
@@ -27,3 +28,19 @@ def test_quick_run_times_both_versions_of_every_kernel(tmp_path):
         for s in row["sizes"]:
             assert s["one_thread_us"] > 0 and s["parallel_us"] > 0
     assert "parallel wins from" in out.stdout
+
+
+def test_the_step_profile_accounts_for_the_kernels_of_a_step():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import profile_step
+    finally:
+        sys.path.pop(0)
+    from minigan import backend
+    from minigan.kernels import reference
+    before = {name: getattr(reference, name) for name in reference.KERNELS}
+    with backend.use_backend("numpy"):
+        step_ms, per_kernel = profile_step.profile("dcgan", 4, 1, "numpy")
+    assert {"matmul", "im2col", "col2im", "adam_update", "dropout"} <= set(per_kernel)
+    assert 0 < sum(per_kernel.values()) < step_ms
+    assert {name: getattr(reference, name) for name in reference.KERNELS} == before  # unwrapped
