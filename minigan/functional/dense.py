@@ -8,7 +8,7 @@ from .. import kernels
 
 def dense_forward(x, W, b=None):
     """``y = x @ W.T + b``. Returns ``(y, cache)``."""
-    y = x @ W.T
+    y = kernels.matmul(x, W.T)
     N, OUT = y.shape
     kernels.bias_act_forward(y.reshape(N, OUT, 1), b, None)
     return y, (x, W, b is not None)
@@ -22,10 +22,10 @@ def dense_backward(dy, cache, param_grads=True, input_grad=True):
     Returns ``(dx, dW, db)``; entries not asked for are ``None``.
     """
     x, W, has_bias = cache
-    dx = dy @ W if input_grad else None
+    dx = kernels.matmul(dy, W) if input_grad else None
     dW = db = None
     if param_grads:
-        dW = dy.T @ x
+        dW = kernels.matmul(dy.T, x)
         if has_bias:
             db = dy.sum(axis=0)
     return dx, dW, db
