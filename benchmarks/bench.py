@@ -1,7 +1,7 @@
 """minigan benchmarks: kernels and whole GAN training steps, NumPy reference
 vs Numba (vs CuPy when present), and against PyTorch when it is installed.
 
-    python benchmarks/bench.py [--quick] [--json PATH] [--threads 2]
+    python benchmarks/bench.py [--quick] [--json PATH] [--threads 2] [--models M,M]
 
 Prints a table and, with --json, writes ``{"meta": {...}, "rows": [...]}``.
 Every row has ``model, batch, backend, threads, median_ms, gflop`` (FLOPs of
@@ -10,7 +10,8 @@ PyTorch ran, ``torch_median_ms`` and ``ratio_vs_torch`` (minigan / PyTorch).
 
 Methodology: float32; every thread pool pinned to --threads; each timing is
 the median of several runs after a warm-up run (the first run, Numba compile
-or cache load included, is reported separately as ``first_ms``). PyTorch
+or cache load included, is reported separately as ``first_ms``); PyTorch and
+the fast backends are timed in alternating rounds. PyTorch
 runs in a child process of the same run (so that its OpenMP runtime and
 Numba's never share the process), with the same models built layer by layer
 from minigan's (``common.torch_twin``) and the same step. A second child
