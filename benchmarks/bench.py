@@ -141,16 +141,30 @@ def torch_available():
 def probe_child(batch, steps):
     """Runs in a child process: print when the first dcgan step is done, then
     train ``steps`` more and print the peak resident memory."""
-    import resource
-
     from minigan import gan
     G, D, oG, oD, real, z, _ = build_step("dcgan", batch)
     gan.gan_step(G, D, oG, oD, real, z)
     print("FIRST_STEP_DONE", flush=True)
     for _ in range(steps):
         gan.gan_step(G, D, oG, oD, real, z)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"peak_rss_mb": peak_kb / 1024}), flush=True)
+    print(json.dumps({"peak_rss_mb": peak_rss_kb() / 1024}), flush=True)
+
+
+def peak_rss_kb():
+    """This process's peak resident memory in kB. On Linux, VmHWM of
+    /proc/self/status: ``ru_maxrss`` would also count the parent's resident
+    memory at the moment it started this process (Linux carries the old
+    address space's high-water mark over ``exec``), so a child of a large
+    benchmark process reported the parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_probe(batch, steps, threads):

@@ -44,3 +44,18 @@ def test_the_step_profile_accounts_for_the_kernels_of_a_step():
     assert {"matmul", "im2col", "col2im", "adam_update", "dropout"} <= set(per_kernel)
     assert 0 < sum(per_kernel.values()) < step_ms
     assert {name: getattr(reference, name) for name in reference.KERNELS} == before  # unwrapped
+
+
+def test_a_child_s_peak_memory_is_its_own():
+    """bench.py's fresh-process probe reports the child's peak resident
+    memory, not the benchmark process's (which Linux's ru_maxrss would carry
+    over exec into a child)."""
+    import numpy as np
+    held = np.ones(300 * 2**20 // 4, np.float32)          # the parent holds 300 MB
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import bench; "
+            "print(bench.peak_rss_kb() / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout) < 200, out.stdout                 # MB
+    assert held.sum() > 0
