@@ -6,6 +6,10 @@
     python benchmarks/paper_tables.py --trials 1 --curves curves.png   # each row's curve
     python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
 
+A trial whose folder already holds its checkpoint goes on from it (a run of
+400 epochs can be stopped and resumed, bit for bit, over several sittings;
+a finished one is only scored); ``--restart`` trains every trial again.
+
 Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
 (the paper's model and settings: see ``minigan/gan/models.py``), scored as
 ``minigan evaluate`` scores it: PacGAN's metrics on 5,000 samples (modes
@@ -145,6 +149,8 @@ def main():
     p.add_argument("--figure", help="write the samples figure here (PNG)")
     p.add_argument("--curves", help="write each row's scores over the epochs here (PNG), from "
                                     "the first trial's metrics.csv")
+    p.add_argument("--restart", action="store_true",
+                   help="train every trial from the start, even where its checkpoint exists")
     p.add_argument("--quick", action="store_true",
                    help="one trial of GAN and PacGAN2 on the ring, 1 epoch of 2,000 points")
     args = p.parse_args()
@@ -158,16 +164,17 @@ def main():
             for s in range(args.trials):
                 out = os.path.join(args.out, f"{d}-{name.lower()}-{s}")
                 flags = ["--model", "pacgan-mlp", "--pack", str(ROWS[name]), *extra]
-                jobs.append((name, d, s, out, False, flags, args.epochs))
+                jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart))
     from multiprocessing import get_context
     rows = []
     with get_context("spawn").Pool(args.workers) as pool:
         for job, r in zip(jobs, pool.imap(one_run, jobs)):
             r["out"] = job[3]
             rows.append(r)
+            how = "resumed, " if r["resumed"] else ""
             print(f"{r['dataset']} {r['variant']} seed {r['seed']}: "
-                  + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS) + f" ({r['seconds']:.0f} s)",
-                  flush=True)
+                  + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS)
+                  + f" ({how}{r['epochs_trained']} epochs, {r['seconds']:.0f} s)", flush=True)
     print(table(rows, args.epochs))
     if args.json:
         with open(args.json, "w") as f:

@@ -54,15 +54,22 @@ IMAGE_KEYS = ("fid", "classes_covered", "kl_uniform", "confident_share")
 
 
 def one_run(job):
-    name, dataset, seed, out, score_only, flags, epochs = job
+    """Train (or, with ``score_only``, only score) one run and score it. An
+    eighth entry ``resume`` true goes on from the run's checkpoint when there
+    is one (the flags must agree with it; a finished run is only scored)
+    instead of training it again from the start."""
+    name, dataset, seed, out, score_only, flags, epochs, *rest = job
     set_threads(1)
     from minigan.cli import main
     from minigan.gan import Trainer
     from minigan.metrics.evaluate import Evaluator
     toy = dataset in ("ring", "grid")
+    ckpt = os.path.join(out, "checkpoint.npz")
+    start = (["--resume", ckpt] if rest and rest[0] and os.path.exists(ckpt)
+             else ["--overwrite"])
     argv = ["train", *(["--model", "toy"] if toy and "--model" not in flags else []),
             "--dataset", dataset, "--seed",
-            str(seed), "--out", out, "--no-progress", "--overwrite", *flags,
+            str(seed), "--out", out, "--no-progress", *start, *flags,
             *(["--epochs", str(epochs)] if epochs else [])]
     t = time.perf_counter()
     if not score_only:
@@ -80,11 +87,12 @@ def one_run(job):
     scores = Evaluator(dataset if toy else "images", 5000, 0).score(trainer.sample,
                                                                    trainer.cfg.latent_dim)
     return {"variant": name, "dataset": dataset, "seed": seed,
-            "seconds": None if score_only else seconds,
+            "seconds": None if score_only else seconds, "resumed": start[0] == "--resume",
+            "epochs_trained": trainer.epoch,
             # the command as documented (output under runs/variants), whatever --out was
             "command": "minigan " + " ".join(os.path.join("runs", "variants",
                                                            os.path.basename(a)) if a == out else a
-                                              for a in argv),
+                                              for a in argv if a not in ("--resume", ckpt)),
             **{k: float(scores[k]) for k in (KEYS if toy else IMAGE_KEYS)}}
 
 
