@@ -29,7 +29,10 @@ forward pass. Its output size, for output padding ``op < s``::
     OH = (H - 1)*s - 2p + KH + op
 """
 
+import numpy as np
+
 from .. import kernels
+from ..backend import get_array_module
 from ..kernels.reference import conv_output_size, conv_transpose_output_size  # noqa: F401
 
 
@@ -148,7 +151,7 @@ def _constant_values(x, C, xp):
     planes = x[:, C:]
     v = xp.ascontiguousarray(planes[:, :, 0, 0])
     same = (planes == v[:, :, None, None]).all()
-    if xp.__name__ == "numpy":
+    if xp is np:
         if not same:
             raise ValueError(f"conv2d: input channels {C}..{x.shape[1] - 1} are declared "
                              f"constant over each plane (constant_channels="
@@ -160,7 +163,6 @@ def _constant_values(x, C, xp):
 def conv2d_constant_forward(x, W, b=None, stride=1, padding=0, constant=0):
     """:func:`conv2d_forward` for an ``x`` whose last ``constant`` channels
     are each constant over their plane (checked). Returns ``(y, cache)``."""
-    from ..backend import get_array_module
     xp = get_array_module(x)
     N, Ct, H, Wd = x.shape
     C = Ct - constant
@@ -175,14 +177,13 @@ def conv2d_constant_forward(x, W, b=None, stride=1, padding=0, constant=0):
     y += kernels.matmul(v, maps).reshape(y.shape)
     if poison is not None:
         y += poison
-    return y, (cache, W, v, maps, masks, (H, Wd))
+    return y, (cache, v, maps, masks, (H, Wd))
 
 
 def conv2d_constant_backward(dy, cache, param_grads=True, input_grad=True):
     """Gradients of :func:`conv2d_constant_forward`. Returns ``(dx, dW, db)``."""
-    from ..backend import get_array_module
     xp = get_array_module(dy)
-    inner, W, v, maps, (A, B), (H, Wd) = cache
+    inner, v, maps, (A, B), (H, Wd) = cache
     N, K = v.shape
     OC, OH, OW = dy.shape[1:]
     dx, dW, db = conv2d_backward(dy, inner, param_grads, input_grad)
@@ -193,6 +194,6 @@ def conv2d_constant_backward(dy, cache, param_grads=True, input_grad=True):
         dW = xp.concatenate([dW, dWc], axis=1)
     if input_grad:
         dv = kernels.matmul(dy2, maps.T.copy()) / (H * Wd)  # (N, K)
-        planes = xp.broadcast_to(dv[:, :, None, None].astype(dy.dtype), (N, K, H, Wd))
+        planes = xp.broadcast_to(dv[:, :, None, None], (N, K, H, Wd))
         dx = xp.concatenate([dx, planes], axis=1)
     return dx, dW, db
