@@ -94,3 +94,11 @@ savefig(plt, "11_numba_adam.png")
 # * Replace `prange` by `range`: what does the second core add?
 # * Read `minigan/kernels/numba_cpu.py`: why is `col2im` parallel over
 #   channels and not over kernel offsets?
+# * Its copy loops index flat views with `np.uint64` indices. Write a loop
+#   that copies `x[n, c, h, w]` with plain integer indices, then one with
+#   flat unsigned indices, and time both at the dcgan's shapes: Numba checks
+#   every signed index for a negative value (Python's `a[-1]`).
+# * Time `adam_update` on 1,000 parameters with `numba.set_num_threads(1)`
+#   and with 2 threads: waking a thread costs more than small work. How does
+#   `numba_cpu._Kernel` avoid paying it? (`python benchmarks/threads.py`
+#   measures where the second thread starts to pay.)
