@@ -124,9 +124,10 @@ def batch_first(a2, N):
 # dimension; in these copy loops, whose rows are only 7 to 28 elements long,
 # that bookkeeping was most of the time. The hot loops index flat views with
 # unsigned integers (``U``), which Numba never wraps (with the gather table
-# below, im2col and col2im became 3-4x faster: benchmarks/README.md). Every index is in range by construction (the
-# wrapper checked the sizes; ``_valid_range`` or the gather table bounds the
-# taps), and is formed as a non-negative signed integer before it is cast.
+# below, im2col and col2im became 3-4x faster: benchmarks/README.md). Every
+# index is in range by construction (the wrapper checked the sizes;
+# ``_valid_range`` or the gather table bounds the taps), and is formed as a
+# non-negative signed integer before it is cast.
 U = np.uint64
 
 
