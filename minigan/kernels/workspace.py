@@ -16,6 +16,7 @@ by exact size (shapes repeat every step). Free blocks are dropped, least
 recently used first, when the pool would grow past ``POOL_LIMIT_BYTES``.
 """
 
+import math
 import sys
 from collections import OrderedDict
 
@@ -25,6 +26,7 @@ MIN_BYTES = 1 << 20
 POOL_LIMIT_BYTES = 1 << 30        # the dcgan step at batch 256 pools about 400 MB
 
 _blocks = OrderedDict()            # key -> 1-D uint8 array; most recently used last
+_by_size = {}                      # nbytes -> keys of the blocks of that size
 _keys = iter(range(1 << 62))
 
 
@@ -36,20 +38,28 @@ def _is_free(key):
 def empty(shape, dtype):
     """An uninitialized C-contiguous array, from the pool when it is large."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
-    key = next((k for k in _blocks if _blocks[k].nbytes == nbytes and _is_free(k)), None)
+    key = next((k for k in _by_size.get(nbytes, ()) if _is_free(k)), None)
     if key is None:
         total = sum(b.nbytes for b in _blocks.values())
         for k in [k for k in _blocks if _is_free(k)]:
             if total + nbytes <= POOL_LIMIT_BYTES:
                 break
-            total -= _blocks.pop(k).nbytes
+            total -= _drop(k)
         key = next(_keys)
         _blocks[key] = np.empty(nbytes, np.uint8)
+        _by_size.setdefault(nbytes, []).append(key)
     _blocks.move_to_end(key)
     return _blocks[key].view(dtype).reshape(shape)
+
+
+def _drop(key):
+    """Forget block ``key``; returns its size."""
+    nbytes = _blocks.pop(key).nbytes
+    _by_size[nbytes].remove(key)
+    return nbytes
 
 
 def pooled_bytes():
@@ -62,4 +72,4 @@ def pooled_bytes():
 def clear():
     """Drop every free block (blocks still in use stay until they are free)."""
     for k in [k for k in _blocks if _is_free(k)]:
-        del _blocks[k]
+        _drop(k)
