@@ -366,14 +366,14 @@ def main():
                 speedup = rs["numpy"]["median_ms"] / rs["numba"]["median_ms"]
                 print(f"{model} batch {batch}: numba is {speedup:.2f}x the numpy reference")
 
-    if args.models:
-        return common.dump_json(args.json, {"meta": meta, "rows": rows}) if args.json else None
-    probe_batch = 64 if args.quick else 256
-    probe = run_probe(probe_batch, 2 if args.quick else 3, args.threads)
-    rows.append({"kind": "probe", "model": "dcgan", "batch": probe_batch, "backend": "numba",
-                 "threads": args.threads, "median_ms": None, "gflop": None, **probe})
-    print(f"\nfresh process, warm Numba cache: first dcgan step done {probe['first_step_s']:.2f} s "
-          f"after start; peak RSS at batch {probe_batch}: {probe['peak_rss_mb']:.0f} MB")
+    if not args.models:                   # the fresh process belongs to the full run
+        probe_batch = 64 if args.quick else 256
+        probe = run_probe(probe_batch, 2 if args.quick else 3, args.threads)
+        rows.append({"kind": "probe", "model": "dcgan", "batch": probe_batch, "backend": "numba",
+                     "threads": args.threads, "median_ms": None, "gflop": None, **probe})
+        print(f"\nfresh process, warm Numba cache: first dcgan step done "
+              f"{probe['first_step_s']:.2f} s after start; peak RSS at batch {probe_batch}: "
+              f"{probe['peak_rss_mb']:.0f} MB")
     if args.json:
         common.dump_json(args.json, {"meta": meta, "rows": rows})
         print(f"wrote {args.json}")
