@@ -93,24 +93,32 @@ def _net_inputs(model):
 
 # ----------------------------------------------------------- PyTorch child
 
-def torch_child(model, batch, threads, reps):
-    """Runs in a child process: time the PyTorch twin of the step."""
+def torch_twin_step(model, batch, device="cpu"):
+    """The PyTorch twin of one reference model's step (same weights, inputs
+    and update order) on ``device``: returns ``step()``."""
     import numpy as np
     import torch
 
     from minigan import backend
-    torch.set_num_threads(threads)
-    backend.set_backend("numpy")          # only to build the twins
-    G, D, _, _, real, z, extra = build_step(model, batch)
+    with backend.use_backend("numpy"):          # only to build the twins
+        G, D, _, _, real, z, extra = build_step(model, batch)
     latent, shape = _net_inputs(model)
-    tG, tD = common.torch_twin(G, (latent,)), common.torch_twin(D, shape)
+    tG = common.torch_twin(G, (latent,)).to(device)
+    tD = common.torch_twin(D, shape).to(device)
     planes = None
     if extra:                     # the networks' inputs with the clusters, made once
         io, labels = extra["io"], extra["labels"]
         z, real = io.g_input(z, labels), io.d_input(real, labels)
-        planes = torch.from_numpy(np.asarray(real)[:, 1:].copy())
-    step = common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)),
-                             torch.from_numpy(np.asarray(z)), planes)
+        planes = torch.from_numpy(np.asarray(real)[:, 1:].copy()).to(device)
+    return common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)).to(device),
+                             torch.from_numpy(np.asarray(z)).to(device), planes)
+
+
+def torch_child(model, batch, threads, reps):
+    """Runs in a child process: time the PyTorch twin of the step."""
+    import torch
+    torch.set_num_threads(threads)
+    step = torch_twin_step(model, batch)
     print(json.dumps({"torch_times_ms": common.times_ms(step, reps, warmup=2),
                       "torch": torch.__version__}))
 

@@ -101,9 +101,9 @@ def layer_macs(G, D, latent_dim, image_shape):
             x = y
         return out, x
 
-    G.eval(), D.eval()
-    g, fake = walk(G, np.zeros((2, latent_dim), np.float32))
-    d, _ = walk(D, np.zeros((2,) + tuple(image_shape), np.float32))
+    G.eval(), D.eval()                 # zeros on the networks' backend (host or GPU)
+    g, fake = walk(G, mg.backend.xp().zeros((2, latent_dim), np.float32))
+    d, _ = walk(D, mg.backend.xp().zeros((2,) + tuple(image_shape), np.float32))
     G.train(), D.train()
     return g, d
 

@@ -22,5 +22,7 @@ def test_gpu_check_passes_on_the_stand_in(tmp_path):
     assert all(c["ok"] for c in result["checks"])
     assert sum(n.startswith("kernel ") for n in names) >= 14
     assert any(n.startswith("cupy tests") for n in names)
-    assert "5 dcgan steps on cupy equal 5 on numpy" in names
+    for model in ("dcgan", "pacgan-mlp (pack 2)"):
+        assert f"{model}: first step's gradients on cupy equal numpy's" in names
+        assert any(n.startswith(f"{model}: after 5 steps every counter equal") for n in names)
     assert result["timings"] and all(t["fake_gpu"] for t in result["timings"])

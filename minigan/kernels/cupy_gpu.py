@@ -34,6 +34,8 @@ Index arithmetic never divides a number that can be negative: C's ``/`` and
 offset is compared with 0 first.
 """
 
+import numpy as np
+
 from . import contract
 from .cuda_host import KernelSpec
 from .reference import conv_output_size  # noqa: F401  (the shape helper, shared)
@@ -330,7 +332,7 @@ def dropout(x, p, key):
     cp = _cp()
     y = cp.empty(x.shape, dtype=x.dtype)
     mask = cp.empty(x.shape, dtype=x.dtype)
-    _launch(DROPOUT, cp.ascontiguousarray(x), float(p), int(key),
+    _launch(DROPOUT, cp.ascontiguousarray(x), float(p), np.uint64(key),   # keys use all 64 bits
             float(x.dtype.type(1 / (1 - p))), y, mask, size=y.size)
     return y, mask
 
