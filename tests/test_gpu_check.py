@@ -1,4 +1,4 @@
-"""benchmarks/gpu_check.py, the script for a lent GPU, works before a GPU
+"""benchmarks/gpu_check.py, the script for a GPU machine, works before a GPU
 ever sees it: here it runs through the stand-in for CuPy, where its kernel
 and trajectory checks are real checks (only its times mean nothing)."""
 
