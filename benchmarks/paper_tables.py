@@ -12,9 +12,9 @@ a finished one is only scored); ``--restart`` trains every trial again.
 
 Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
 (the paper's model and settings: see ``minigan/gan/models.py``), scored as
-``minigan evaluate`` scores it: PacGAN's metrics on 5,000 samples (modes
-captured, the share of high-quality samples within 3 standard deviations of
-a mode, the reverse KL of the mode histogram). Runs go to processes of one
+``minigan evaluate`` scores it, on the authors' 2,500 samples: PacGAN's
+metrics (modes captured, the share of high-quality samples within 3 standard
+deviations of a mode, the reverse KL of the mode histogram). Runs go to processes of one
 thread each, ``--workers`` at a time. The table gives mean ± standard error
 over the trials beside the paper's figures, and ``--figure`` draws one
 trial's samples per row next to the real mixture.
@@ -34,6 +34,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from variants import KEYS, one_run  # noqa: E402
 
 ROWS = {"GAN": 1, "PacGAN2": 2, "PacGAN3": 3, "PacGAN4": 4}
+# The authors score the points of 2,500 noise vectors after each epoch
+# (config.py's num_log_figure_sample; extensions.py's MetricLogger reads the
+# points GraphLogger drew); more samples could only capture more modes.
+SCORED = 2500
 # (modes, its s.e.), (high-quality %, s.e.), (reverse KL, s.e.)
 PAPER = {
     ("ring", "GAN"): ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
@@ -89,14 +93,14 @@ def figure(path, rows, out):
                              figsize=(2.4 * (len(names) + 1), 2.4 * len(datasets)))
     for i, d in enumerate(datasets):
         lim = 1.5 if d == "ring" else 6
-        real = data.sample_mixture(d, 2500, np.random.default_rng(0))
+        real = data.sample_mixture(d, SCORED, np.random.default_rng(0))
         panels = [("real", real)]
         for name in names:
             r = min((r for r in rows if r["variant"] == name and r["dataset"] == d),
                     key=lambda r: r["seed"])
             t = Trainer.from_checkpoint(os.path.join(r["out"], "checkpoint.npz"),
                                         log=lambda *a: None, sampling_only=True)
-            z = np.random.default_rng(1).standard_normal((2500, 2)).astype(np.float32)
+            z = np.random.default_rng(1).standard_normal((SCORED, 2)).astype(np.float32)
             panels.append((f"{name}, seed {r['seed']}",
                            backend.to_numpy(t.sample(backend.asarray(z)))))
         for ax, (title, pts) in zip(axes[i], panels):
@@ -164,7 +168,8 @@ def main():
             for s in range(args.trials):
                 out = os.path.join(args.out, f"{d}-{name.lower()}-{s}")
                 flags = ["--model", "pacgan-mlp", "--pack", str(ROWS[name]), *extra]
-                jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart))
+                jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart,
+                             SCORED))
     from multiprocessing import get_context
     rows = []
     with get_context("spawn").Pool(args.workers) as pool:

@@ -57,8 +57,10 @@ def one_run(job):
     """Train (or, with ``score_only``, only score) one run and score it. An
     eighth entry ``resume`` true goes on from the run's checkpoint when there
     is one (the flags must agree with it; a finished run is only scored)
-    instead of training it again from the start."""
+    instead of training it again from the start; a ninth is the number of
+    samples scored (5,000, ``minigan evaluate``'s, when not given)."""
     name, dataset, seed, out, score_only, flags, epochs, *rest = job
+    n_scored = rest[1] if len(rest) > 1 else 5000
     set_threads(1)
     from minigan.cli import main
     from minigan.gan import Trainer
@@ -84,11 +86,11 @@ def one_run(job):
     seconds = time.perf_counter() - t
     trainer = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"), log=lambda *a: None,
                                       sampling_only=True)
-    scores = Evaluator(dataset if toy else "images", 5000, 0).score(trainer.sample,
-                                                                   trainer.cfg.latent_dim)
+    scores = Evaluator(dataset if toy else "images", n_scored, 0).score(trainer.sample,
+                                                                       trainer.cfg.latent_dim)
     return {"variant": name, "dataset": dataset, "seed": seed,
             "seconds": None if score_only else seconds, "resumed": start[0] == "--resume",
-            "epochs_trained": trainer.epoch,
+            "epochs_trained": trainer.epoch, "samples_scored": n_scored,
             # the command as documented (output under runs/variants), whatever --out was
             "command": "minigan " + " ".join(os.path.join("runs", "variants",
                                                            os.path.basename(a)) if a == out else a

@@ -23,6 +23,9 @@ def test_quick_run_makes_the_table_and_the_figure(tmp_path):
                                                                        ("PacGAN2", "ring")]
     assert "--pack 2" in result["rows"][1]["command"]
     assert not any(r["resumed"] for r in result["rows"])
+    for r in result["rows"]:                            # the authors' sample count
+        share = r["high_quality_share"] * 2500
+        assert r["samples_scored"] == 2500 and abs(share - round(share)) < 1e-9
     import matplotlib.pyplot as plt
     picture = plt.imread(tmp_path / "t.png")            # one row: the real ring, GAN, PacGAN2
     assert picture.shape[1] > 2.5 * picture.shape[0] and picture.std() > 0.01
