@@ -8,7 +8,10 @@
 
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
-a finished one is only scored); ``--restart`` trains every trial again.
+a finished one is only scored); ``--restart`` trains every trial again. A
+checkpoint trained with a model setting the model no longer has (say
+BatchNorm's epsilon) is not resumed into the table: the script stops with
+one line naming it.
 
 Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
 (the paper's model and settings: see ``minigan/gan/models.py``), scored as
@@ -141,6 +144,26 @@ def curves(path, rows):
     fig.savefig(path, dpi=110)
 
 
+def stale_trial(job):
+    """Why the trial folder of ``job`` cannot be resumed, or None: its
+    checkpoint was trained with a model setting (BatchNorm's epsilon, the
+    update rule, the optimizer, the batch) that the model no longer has, and
+    resuming it would mix two models in one row."""
+    from minigan import checkpoint
+    from minigan.gan.config import Config
+    out, flags = job[3], job[5]
+    path = os.path.join(out, "checkpoint.npz")
+    if not os.path.exists(path):
+        return None
+    saved = Config.from_dict(checkpoint.load(path)[1]["config"]).validate()
+    now = Config(model="pacgan-mlp", dataset=job[1], pack=int(flags[flags.index("--pack") + 1])
+                 ).validate()
+    keys = ("bn_eps", "updates", "lr", "beta1", "beta2", "batch_size", "loss", "ema")
+    diff = [f"{k} {getattr(saved, k)} (now {getattr(now, k)})" for k in keys
+            if getattr(saved, k) != getattr(now, k)]
+    return f"{path} was trained with {', '.join(diff)}" if diff else None
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--trials", type=int, default=3)
@@ -170,6 +193,11 @@ def main():
                 flags = ["--model", "pacgan-mlp", "--pack", str(ROWS[name]), *extra]
                 jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart,
                              SCORED))
+    if not args.restart:
+        stale = [m for m in map(stale_trial, jobs) if m]
+        if stale:
+            sys.exit("paper_tables.py: " + "; ".join(stale) + ". --restart trains every trial "
+                     "again; or move those folders away")
     from multiprocessing import get_context
     rows = []
     with get_context("spawn").Pool(args.workers) as pool:

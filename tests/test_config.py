@@ -85,3 +85,23 @@ def test_old_checkpoint_configs_keep_their_meaning():
     """A config saved before clusters existed was the plain DCGAN."""
     old = {k: v for k, v in Config(clusters=0).validate().to_dict().items() if k != "clusters"}
     assert Config.from_dict(old).validate().clusters == 0
+
+
+def test_batchnorm_epsilon_is_the_models_and_old_configs_keep_theirs(tmp_path):
+    """pacgan-mlp's BatchNorm takes the authors' epsilon (1e-4, Blocks'
+    default), the DCGAN's 1e-5; a config saved before the setting existed
+    trained with 1e-5, and a run resumed from it keeps 1e-5."""
+    from minigan.gan.trainer import Trainer
+    assert Config(model="pacgan-mlp").validate().bn_eps == 1e-4
+    assert Config().validate().bn_eps == 1e-5
+    new = Config(model="pacgan-mlp", dataset="grid", limit=200, epochs=1, eval_every=0,
+                 samples=4, out=str(tmp_path / "new"))
+    old = {k: v for k, v in new.validate().to_dict().items() if k != "bn_eps"}
+    assert Config.from_dict(old).validate().bn_eps == 1e-5
+    t = Trainer(Config.from_dict(old))
+    eps = {layer.eps for layer in t.G if hasattr(layer, "eps")}
+    assert eps == {1e-5}
+    t.train_step()
+    t.save_checkpoint(str(tmp_path / "ckpt.npz"))
+    again = Trainer.from_checkpoint(str(tmp_path / "ckpt.npz"), log=lambda *a: None)
+    assert again.cfg.bn_eps == 1e-5 and {l.eps for l in again.G if hasattr(l, "eps")} == {1e-5}

@@ -94,7 +94,7 @@ def test_pacgan_mlp_is_the_papers_2d_model():
     assert [repr(l) for l in D] == ["Dense(6 -> 1000)", "Maxout(5)"] + [
         "Dense(200 -> 1000)", "Maxout(5)"] * 2 + ["Dense(200 -> 1)"]
     assert all("b" not in l.params for l in G.layers[:-1] if isinstance(l, mg.Dense))
-    assert all(l.momentum == 0.05 for l in G if isinstance(l, mg.BatchNorm))
+    assert all(l.momentum == 0.05 and l.eps == 1e-4 for l in G if isinstance(l, mg.BatchNorm))
     W = host(D[0].params["W"])
     assert abs(W.std() - 0.02) < 0.002 and not host(D[0].params["b"]).any()
     fake = G.forward(arr(np.arange(12, dtype=np.float32).reshape(6, 2)))
@@ -105,7 +105,8 @@ def test_pacgan_mlp_defaults_and_training(tmp_path):
     from minigan.gan.config import Config, model_defaults
     from minigan.gan.trainer import Trainer
     assert model_defaults("pacgan-mlp", pack=2) == dict(
-        dataset="ring", epochs=400, batch_size=200, ema=0.0, lr=1e-4, beta1=0.8, eval_every=10)
+        dataset="ring", epochs=400, batch_size=200, ema=0.0, lr=1e-4, beta1=0.8, eval_every=10,
+        bn_eps=1e-4)
     t = Trainer(Config(model="pacgan-mlp", dataset="grid", pack=2, limit=400, epochs=1,
                        out=str(tmp_path / "r"), backend=mg.get_backend()))
     assert (t.cfg.batch_size, t.cfg.lr, t.cfg.beta1, t.cfg.ema) == (200, 1e-4, 0.8, 0.0)

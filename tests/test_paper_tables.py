@@ -54,3 +54,30 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
     for a, b in zip(first, second):
         assert a["modes_captured"] == b["modes_captured"]
         assert a["reverse_kl"] == b["reverse_kl"]
+
+
+def test_a_trial_of_an_older_model_is_not_resumed_into_the_table(tmp_path):
+    """A checkpoint trained with a model setting the model no longer has
+    (here a BatchNorm epsilon of 1e-5, before the model took the authors'
+    1e-4) stops the script with one line naming it instead of mixing two
+    models in one row."""
+    import numpy as np
+
+    from minigan import checkpoint
+    runs = tmp_path / "runs"
+    script = os.path.join(ROOT, "benchmarks", "paper_tables.py")
+    first = subprocess.run([sys.executable, script, "--quick", "--out", str(runs)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    path = runs / "ring-gan-0" / "checkpoint.npz"
+    arrays, meta = checkpoint.load(path)
+    meta["config"]["bn_eps"] = 1e-5
+    checkpoint.save(path, {k: np.asarray(v) for k, v in arrays.items()}, meta)
+    again = subprocess.run([sys.executable, script, "--quick", "--out", str(runs)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert again.returncode != 0
+    assert f"{path} was trained with bn_eps 1e-05 (now 0.0001)" in again.stderr
+    restarted = subprocess.run([sys.executable, script, "--quick", "--restart", "--out",
+                                str(runs)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert checkpoint.load(path)[1]["config"]["bn_eps"] == 1e-4

@@ -32,13 +32,15 @@ DIGIT_CLUSTERS = 20
 # Per model: the data set, length, batch and EMA it trains with by default.
 # The toy model's are the 2D tutorials'; pacgan-mlp's the PacGAN paper's
 # (Adam 1e-4, beta1 0.8, 400 epochs of batches of 100 packs, no EMA, D and G
-# updated simultaneously as in the authors' runs), scored every 10 epochs.
+# updated simultaneously as in the authors' runs, BatchNorm's epsilon 1e-4,
+# the default of the Blocks library their G was built with), scored every 10
+# epochs. Every other BatchNorm takes epsilon 1e-5.
 MODEL_DEFAULTS = {
     "dcgan": dict(dataset="mnist", epochs=12, batch_size=32, ema=0.995),
     "mlp": dict(dataset="mnist", epochs=12, batch_size=32, ema=0.995),
     "toy": dict(dataset="ring", epochs=30, batch_size=256, ema=0.0),
     "pacgan-mlp": dict(dataset="ring", epochs=400, batch_size=100, ema=0.0, lr=1e-4, beta1=0.8,
-                       eval_every=10),
+                       eval_every=10, bn_eps=1e-4),
 }
 UPDATES = ("alternating", "simultaneous")
 
@@ -58,6 +60,7 @@ def model_defaults(model, pack=1):
     """The settings a model trains with unless told otherwise (a packed
     pacgan-mlp's batch is 100 packs of ``pack`` samples)."""
     d = dict(MODEL_DEFAULTS[model])
+    d.setdefault("bn_eps", 1e-5)
     if model == "pacgan-mlp":
         d["batch_size"] = 100 * pack
     return d
@@ -111,6 +114,8 @@ class Config:
     checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
     samples: int = None             # size of the fixed sample grid's noise batch. None: 64,
                                     # 100 for a conditional GAN (a row per class)
+    bn_eps: float = None            # BatchNorm's epsilon; None: the model's (pacgan-mlp
+                                    # 1e-4, the others 1e-5)
     eval_every: int = None          # score G every K epochs (metrics.csv); None: every
                                     # epoch where the data can be scored, else never
     eval_samples: int = 2000        # samples per evaluation
@@ -229,7 +234,7 @@ class Config:
             return "--" + name.replace("_", "-")
         for name in ("lr", "beta1", "beta2", "clip", "gp_weight", "info_weight",
                      "label_smoothing", "label_noise", "label_flip", "instance_noise", "ema",
-                     "dropout"):
+                     "dropout", "bn_eps"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
                 raise ValueError(f"{flag(name)} must be a finite number, got {v}")
@@ -285,4 +290,5 @@ class Config:
         d.setdefault("codes", 0)    # nor had they InfoGAN's code
         d.setdefault("clusters", 0)  # nor clusters
         d.setdefault("updates", "alternating")  # nor simultaneous updates
+        d.setdefault("bn_eps", 1e-5)  # every BatchNorm had epsilon 1e-5
         return cls(**d)
