@@ -6,9 +6,9 @@ flags it was given, and :meth:`Config.validate` fills in every setting left
 as ``None`` from, in this order, the model's defaults (``MODEL_DEFAULTS``),
 the objective's (``OBJECTIVE_DEFAULTS``) and the rules that depend on other
 settings (the k-means clusters of the default DCGAN, the grid size of a
-conditional GAN, D's Dropout, pacgan-mlp's simultaneous updates). A config saved in a checkpoint has every
-setting filled in, so a resumed run never depends on the defaults of a later
-version.
+conditional GAN, D's Dropout, pacgan-mlp's simultaneous updates). A config
+saved in a checkpoint has every setting filled in, so a resumed run never
+depends on the defaults of a later version.
 """
 
 import dataclasses
