@@ -81,3 +81,25 @@ def test_a_trial_of_an_older_model_is_not_resumed_into_the_table(tmp_path):
                                 str(runs)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     assert checkpoint.load(path)[1]["config"]["bn_eps"] == 1e-4
+
+
+def test_the_rows_beyond_the_paper_run_on_the_same_model(tmp_path):
+    """WGAN-GP, hinge + spectral norm and the clustered GAN train the
+    paper's model with their own flags and get rows without paper cells."""
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
+         "--rows", "WGAN-GP", "hinge+SN", "clusters", "--out", str(tmp_path / "runs"),
+         "--json", str(tmp_path / "t.json")], capture_output=True, text=True, cwd=ROOT,
+        timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = json.loads((tmp_path / "t.json").read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["WGAN-GP", "hinge+SN", "clusters"]
+    for flag, row in zip(("--loss wgan-gp --gp-weight 0.1", "--loss hinge --spectral-norm",
+                          "--clusters 50"), rows):
+        assert "--model pacgan-mlp" in row["command"] and flag in row["command"]
+    configs = [json.loads((tmp_path / "runs" / f"ring-{n}-0" / "config.json").read_text())
+               for n in ("wgan-gp", "hinge-sn", "clusters")]
+    assert [(c["model"], c["loss"], c["spectral_norm"], c["clusters"]) for c in configs] == [
+        ("pacgan-mlp", "wgan-gp", False, 0), ("pacgan-mlp", "hinge", True, 0),
+        ("pacgan-mlp", "non-saturating", False, 50)]
+    assert "| WGAN-GP | ring |" in out.stdout and "| — |" in out.stdout   # no paper cell
