@@ -87,21 +87,31 @@ def test_old_checkpoint_configs_keep_their_meaning():
     assert Config.from_dict(old).validate().clusters == 0
 
 
-def test_batchnorm_epsilon_is_the_models_and_old_configs_keep_theirs(tmp_path):
-    """pacgan-mlp's BatchNorm takes the authors' epsilon (1e-4, Blocks'
-    default), the DCGAN's 1e-5; a config saved before the setting existed
-    trained with 1e-5, and a run resumed from it keeps 1e-5."""
+def test_batchnorm_settings_are_the_models_and_old_configs_keep_theirs(tmp_path):
+    """pacgan-mlp's BatchNorm is the authors' (Blocks': epsilon 1e-4, averaged
+    standard deviations, refreshed after each epoch), the DCGAN's PyTorch's;
+    a config saved before the settings existed trained with PyTorch's, and a
+    run resumed from it keeps them."""
     from minigan.gan.trainer import Trainer
-    assert Config(model="pacgan-mlp").validate().bn_eps == 1e-4
-    assert Config().validate().bn_eps == 1e-5
+    keys = ("bn_eps", "bn_stats", "bn_refresh")
+
+    def bn(cfg):
+        return tuple(getattr(cfg, k) for k in keys)
+
+    assert bn(Config(model="pacgan-mlp").validate()) == (1e-4, "std", 50)
+    assert bn(Config().validate()) == (1e-5, "var", 0)
     new = Config(model="pacgan-mlp", dataset="grid", limit=200, epochs=1, eval_every=0,
                  samples=4, out=str(tmp_path / "new"))
-    old = {k: v for k, v in new.validate().to_dict().items() if k != "bn_eps"}
-    assert Config.from_dict(old).validate().bn_eps == 1e-5
+    old = {k: v for k, v in new.validate().to_dict().items() if k not in keys}
+    assert bn(Config.from_dict(old).validate()) == (1e-5, "var", 0)
     t = Trainer(Config.from_dict(old))
-    eps = {layer.eps for layer in t.G if hasattr(layer, "eps")}
-    assert eps == {1e-5}
+    layers = [layer for layer in t.G if hasattr(layer, "eps")]
+    assert {(layer.eps, layer.stats) for layer in layers} == {(1e-5, "var")}
     t.train_step()
     t.save_checkpoint(str(tmp_path / "ckpt.npz"))
     again = Trainer.from_checkpoint(str(tmp_path / "ckpt.npz"), log=lambda *a: None)
-    assert again.cfg.bn_eps == 1e-5 and {l.eps for l in again.G if hasattr(l, "eps")} == {1e-5}
+    assert bn(again.cfg) == (1e-5, "var", 0)
+    assert {(layer.eps, layer.stats) for layer in again.G if hasattr(layer, "eps")} == {
+        (1e-5, "var")}
+    with pytest.raises(ValueError, match="bn_stats 'var' or 'std'"):
+        Config(bn_stats="median").validate()

@@ -84,10 +84,11 @@ def test_batchnorm_train_mode(rng, shape):
     assert_all_small(gradcheck.check_layer(layer, arr(rng.standard_normal(shape))))
 
 
-def test_batchnorm_eval_mode(rng):
-    layer = mg.BatchNorm(3, dtype=F64)
+@pytest.mark.parametrize("stats", ["var", "std"])
+def test_batchnorm_eval_mode(rng, stats):
+    layer = mg.BatchNorm(3, dtype=F64, stats=stats)
     layer.buffers["running_mean"][...] = arr(rng.standard_normal(3))
-    layer.buffers["running_var"][...] = arr(rng.uniform(0.5, 2, 3))
+    layer.buffers["running_" + stats][...] = arr(rng.uniform(0.5, 2, 3))
     layer.eval()
     assert_all_small(gradcheck.check_layer(layer, arr(rng.standard_normal((4, 3, 2, 2)))))
 

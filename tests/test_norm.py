@@ -24,6 +24,30 @@ def test_batchnorm_running_statistics_follow_pytorch_momentum(rng, shape):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_blocks_statistics_average_the_batches_standard_deviation(rng, groups):
+    """stats="std" (the PacGAN authors' Blocks BatchNorm): the running
+    statistic is the average of sqrt(biased variance + eps) over the groups,
+    and eval mode divides by it; training mode normalizes as before."""
+    x = rng.normal(2.0, 3.0, size=(8, 3))
+    bn = mg.BatchNorm(3, momentum=0.25, eps=1e-4, dtype=np.float64, groups=groups,
+                      stats="std")
+    plain = mg.BatchNorm(3, momentum=0.25, eps=1e-4, dtype=np.float64, groups=groups)
+    assert "running_var" not in bn.buffers and repr(bn).endswith("stats='std')")
+    np.testing.assert_array_equal(host(bn.forward(arr(x))), host(plain.forward(arr(x))))
+    parts = [x[j::groups] for j in range(groups)]
+    std = np.mean([np.sqrt(p.var(axis=0) + 1e-4) for p in parts], axis=0)
+    np.testing.assert_allclose(host(bn.buffers["running_std"]), 0.75 * 1 + 0.25 * std,
+                               rtol=1e-12)
+    bn.eval()
+    x2 = rng.normal(size=(5, 3))
+    rm, rs = host(bn.buffers["running_mean"]), host(bn.buffers["running_std"])
+    np.testing.assert_allclose(host(bn.forward(arr(x2))), (x2 - rm) / rs, rtol=1e-12,
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="stats 'var' or 'std'"):
+        mg.BatchNorm(3, stats="mean")
+
+
 def test_batchnorm_train_output_is_normalized_and_eval_uses_running_stats(rng):
     x = rng.normal(-1.0, 4.0, size=(16, 2, 3, 3))
     bn = mg.BatchNorm(2, eps=1e-5, dtype=np.float64)

@@ -103,3 +103,20 @@ def test_the_rows_beyond_the_paper_run_on_the_same_model(tmp_path):
         ("pacgan-mlp", "wgan-gp", False, 0), ("pacgan-mlp", "hinge", True, 0),
         ("pacgan-mlp", "non-saturating", False, 50)]
     assert "| WGAN-GP | ring |" in out.stdout and "| — |" in out.stdout   # no paper cell
+
+
+def test_bn_sampling_scores_a_checkpoint_three_ways(tmp_path):
+    """benchmarks/bn_sampling.py rescores a pacgan-mlp checkpoint with the
+    saved, the refreshed-variance and the refreshed-std statistics."""
+    from minigan.gan.config import Config
+    from minigan.gan.trainer import Trainer
+    Trainer(Config(model="pacgan-mlp", dataset="ring", limit=400, epochs=1, eval_every=0,
+                   samples=4, out=str(tmp_path / "r")), log=lambda *a: None).fit(progress=False)
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "bn_sampling.py"),
+         str(tmp_path / "r" / "checkpoint.npz"), "--n", "300", "--seeds", "2"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [line for line in out.stdout.splitlines()
+            if line.startswith(("as saved", "refreshed"))]
+    assert len(rows) == 3 and all(row.count("%") == 3 for row in rows)

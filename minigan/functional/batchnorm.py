@@ -10,6 +10,11 @@ where the variance entering ``running_var`` is the *unbiased* batch variance
 (``M / (M - 1)`` times the biased one, ``M = N*H*W``). In eval mode the
 running statistics normalize and nothing is updated.
 
+``stats="std"`` keeps the Blocks library's population statistics instead (the
+PacGAN authors' G): the running average of each batch's standard deviation
+``sqrt(biased variance + eps)``, which eval mode divides by. The buffer passed
+as ``running_var`` then holds that standard deviation.
+
 The backward pass is derived step by step (into x-hat, the variance, the
 mean, then x) in ``lessons/09_batchnorm_dropout.py``; it comes to
 ``dx = gamma * s / M * (M * dy - dbeta - x_hat * dgamma)`` with
@@ -29,7 +34,7 @@ def _grouped(a3, groups):
 
 
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1,
-                      eps=1e-5, training=True, groups=1):
+                      eps=1e-5, training=True, groups=1, stats="var"):
     """Normalize ``x`` per channel. Updates ``running_*`` in place when
     ``training``. Returns ``(y, cache)``.
 
@@ -58,9 +63,14 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1,
         running_mean *= 1 - momentum
         running_mean += momentum * mean.reshape(groups, C).mean(axis=0)
         running_var *= 1 - momentum
-        running_var += momentum * unbiased.reshape(groups, C).mean(axis=0)
+        if stats == "std":
+            running_var += momentum * xp.sqrt(var + eps).reshape(groups, C).mean(axis=0)
+        else:
+            running_var += momentum * unbiased.reshape(groups, C).mean(axis=0)
     else:
-        mean, var = running_mean, running_var
+        # the variance that eps turns into the running standard deviation
+        mean = running_mean
+        var = running_var if stats == "var" else running_var * running_var - eps
         xp = backend.get_array_module(x)
         scale = gamma / xp.sqrt(var + eps)
         y3 = x3 * scale[None, :, None] + (beta - mean * scale)[None, :, None]

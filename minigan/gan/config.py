@@ -32,17 +32,21 @@ DIGIT_CLUSTERS = 20
 # Per model: the data set, length, batch and EMA it trains with by default.
 # The toy model's are the 2D tutorials'; pacgan-mlp's the PacGAN paper's
 # (Adam 1e-4, beta1 0.8, 400 epochs of batches of 100 packs, no EMA, D and G
-# updated simultaneously as in the authors' runs, BatchNorm's epsilon 1e-4,
-# the default of the Blocks library their G was built with), scored every 10
-# epochs. Every other BatchNorm takes epsilon 1e-5.
+# updated simultaneously as in the authors' runs, and G's BatchNorm as the
+# Blocks library their G was built with keeps it: epsilon 1e-4, population
+# statistics that average each batch's standard deviation, refreshed by 50
+# forward passes at the end of each epoch as their monitoring pass does),
+# scored every 10 epochs. Every other BatchNorm is PyTorch's (epsilon 1e-5,
+# running variance, no refresh).
 MODEL_DEFAULTS = {
     "dcgan": dict(dataset="mnist", epochs=12, batch_size=32, ema=0.995),
     "mlp": dict(dataset="mnist", epochs=12, batch_size=32, ema=0.995),
     "toy": dict(dataset="ring", epochs=30, batch_size=256, ema=0.0),
     "pacgan-mlp": dict(dataset="ring", epochs=400, batch_size=100, ema=0.0, lr=1e-4, beta1=0.8,
-                       eval_every=10, bn_eps=1e-4),
+                       eval_every=10, bn_eps=1e-4, bn_stats="std", bn_refresh=50),
 }
 UPDATES = ("alternating", "simultaneous")
+BATCHNORM_DEFAULTS = dict(bn_eps=1e-5, bn_stats="var", bn_refresh=0)   # PyTorch's
 
 # Per objective: optimizer, lr, betas, critic steps per G step, weight clip,
 # gradient-penalty weight. WGAN and WGAN-GP take their papers' settings.
@@ -60,7 +64,8 @@ def model_defaults(model, pack=1):
     """The settings a model trains with unless told otherwise (a packed
     pacgan-mlp's batch is 100 packs of ``pack`` samples)."""
     d = dict(MODEL_DEFAULTS[model])
-    d.setdefault("bn_eps", 1e-5)
+    for k, v in BATCHNORM_DEFAULTS.items():
+        d.setdefault(k, v)
     if model == "pacgan-mlp":
         d["batch_size"] = 100 * pack
     return d
@@ -114,8 +119,10 @@ class Config:
     checkpoint_every: int = 0       # also keep checkpoint_epoch_NNN.npz every K epochs
     samples: int = None             # size of the fixed sample grid's noise batch. None: 64,
                                     # 100 for a conditional GAN (a row per class)
-    bn_eps: float = None            # BatchNorm's epsilon; None: the model's (pacgan-mlp
-                                    # 1e-4, the others 1e-5)
+    bn_eps: float = None            # G's BatchNorm: epsilon; population statistics
+    bn_stats: str = None            # "var" (PyTorch's) or "std" (Blocks'); forward passes
+    bn_refresh: int = None          # that refresh them after each epoch. None: the model's
+                                    # (pacgan-mlp 1e-4, "std", 50; the others 1e-5, "var", 0)
     eval_every: int = None          # score G every K epochs (metrics.csv); None: every
                                     # epoch where the data can be scored, else never
     eval_samples: int = 2000        # samples per evaluation
@@ -155,6 +162,9 @@ class Config:
         if self.n_critic < 1 or self.clip < 0 or self.gp_weight < 0:
             raise ValueError(f"expected --n-critic >= 1, --clip >= 0 and --gp-weight >= 0, got "
                              f"{self.n_critic}, {self.clip}, {self.gp_weight}")
+        if self.bn_stats not in ("var", "std") or not self.bn_eps > 0:
+            raise ValueError(f"expected bn_stats 'var' or 'std' and bn_eps > 0, got "
+                             f"{self.bn_stats!r} and {self.bn_eps}")
         if self.updates is None:     # the PacGAN authors' rule for their model, where it fits
             paper = self.model == "pacgan-mlp" and self.n_critic == 1
             self.updates = "simultaneous" if paper else "alternating"
@@ -243,7 +253,7 @@ class Config:
             if v is not None and not 0 <= v < 1:
                 raise ValueError(f"{flag(name)} must be in [0, 1), got {v}")
         for name, low in (("limit", 1), ("seed", 0), ("checkpoint_every", 0),
-                          ("eval_every", 0), ("eval_samples", 2)):
+                          ("eval_every", 0), ("eval_samples", 2), ("bn_refresh", 0)):
             v = getattr(self, name)
             if v is not None and v < low:
                 raise ValueError(f"{flag(name)} must be at least {low}, got {v}")
@@ -290,5 +300,6 @@ class Config:
         d.setdefault("codes", 0)    # nor had they InfoGAN's code
         d.setdefault("clusters", 0)  # nor clusters
         d.setdefault("updates", "alternating")  # nor simultaneous updates
-        d.setdefault("bn_eps", 1e-5)  # every BatchNorm had epsilon 1e-5
+        for k, v in BATCHNORM_DEFAULTS.items():    # every BatchNorm was PyTorch's
+            d.setdefault(k, v)
         return cls(**d)

@@ -21,7 +21,8 @@
 ``pacgan-mlp``
     The 2D mixtures' model of the PacGAN paper (Lin et al. 2018, the authors'
     ``synthetic_data_experiments``): G z(2) -> 4 x [400 (no bias) -> BatchNorm
-    (momentum 0.05, epsilon 1e-4) -> ReLU] -> 2; D 3 maxout layers of 200 units with 5 pieces
+    (Blocks': momentum 0.05, epsilon 1e-4, population statistics of the
+    batches' standard deviations) -> ReLU] -> 2; D 3 maxout layers of 200 units with 5 pieces
     each -> 1 logit. Weights N(0, 0.02), biases 0. With ``pack`` m, G's
     BatchNorm normalizes each packed slot (the samples with the same index mod
     m) as its own batch, as the authors' G runs once per slot; the model
@@ -79,14 +80,14 @@ def mlp_gan(latent_dim=100, image_size=28, channels=1, hidden=(256, 512, 1024),
     return Sequential(*g), Sequential(*d)
 
 
-def _dcgan_batchnorm(n, rng, dtype, eps):
-    bn = BatchNorm(n, eps=eps, dtype=dtype)
+def _dcgan_batchnorm(n, rng, dtype, eps, stats):
+    bn = BatchNorm(n, eps=eps, dtype=dtype, stats=stats)
     bn.params["gamma"][...] = init.normal((n,), rng, 1.0, 0.02, dtype=dtype)
     return bn
 
 
 def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropout=0.3, rng=0,
-          dtype=np.float32, n_classes=0, pack=1, codes=0, bn_eps=1e-5):
+          dtype=np.float32, n_classes=0, pack=1, codes=0, bn_eps=1e-5, bn_stats="var"):
     """The DCGAN pair (see the module docstring for the exact layers).
     Returns ``(G, D)``."""
     _check_image(image_size, channels)
@@ -96,14 +97,14 @@ def dcgan(latent_dim=100, image_size=28, channels=1, width=64, slope=0.3, dropou
     ch = width * 2 ** u
     kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
     g = [Dense(latent_dim + n_classes + codes, ch * base * base, bias=False, **kw),
-         _dcgan_batchnorm(ch * base * base, rng, dtype, bn_eps), LeakyReLU(slope),
+         _dcgan_batchnorm(ch * base * base, rng, dtype, bn_eps, bn_stats), LeakyReLU(slope),
          Reshape(ch, base, base),
          ConvTranspose2D(ch, ch // 2, 5, stride=1, padding=2, bias=False, **kw),
-         _dcgan_batchnorm(ch // 2, rng, dtype, bn_eps), LeakyReLU(slope)]
+         _dcgan_batchnorm(ch // 2, rng, dtype, bn_eps, bn_stats), LeakyReLU(slope)]
     ch //= 2
     for _ in range(u - 1):
         g += [ConvTranspose2D(ch, ch // 2, 5, stride=2, padding=2, output_padding=1, bias=False,
-                              **kw), _dcgan_batchnorm(ch // 2, rng, dtype, bn_eps),
+                              **kw), _dcgan_batchnorm(ch // 2, rng, dtype, bn_eps, bn_stats),
               LeakyReLU(slope)]
         ch //= 2
     g += [ConvTranspose2D(ch, channels, 5, stride=2, padding=2, output_padding=1, bias=False,
@@ -137,7 +138,7 @@ def toy_gan(latent_dim=2, hidden=128, rng=0, dtype=np.float32, n_classes=0, pack
 
 
 def pacgan_mlp(latent_dim=2, hidden=400, d_hidden=200, pieces=5, rng=0, dtype=np.float32,
-               n_classes=0, pack=1, codes=0, bn_eps=1e-4):
+               n_classes=0, pack=1, codes=0, bn_eps=1e-4, bn_stats="std"):
     """The PacGAN paper's 2D model (see the module docstring). Returns ``(G, D)``."""
     rng = as_rng(rng)
     kw = dict(rng=rng, init=init.dcgan, dtype=dtype)
@@ -145,7 +146,8 @@ def pacgan_mlp(latent_dim=2, hidden=400, d_hidden=200, pieces=5, rng=0, dtype=np
     for _ in range(4):
         # one BatchNorm batch per packed slot, as the authors' G runs once per slot
         g += [Dense(width, hidden, bias=False, **kw),
-              BatchNorm(hidden, momentum=0.05, eps=bn_eps, dtype=dtype, groups=pack), ReLU()]
+              BatchNorm(hidden, momentum=0.05, eps=bn_eps, dtype=dtype, groups=pack,
+                        stats=bn_stats), ReLU()]
         width = hidden
     g += [Dense(hidden, 2, **kw)]
     d, width = [], (2 + n_classes) * pack
@@ -168,14 +170,16 @@ def build_for_config(cfg, generator_only=False):
     """``(G, D)`` for the config: the model, conditioned and packed as asked;
     D spectrally normalized if asked, without Dropout under a gradient penalty."""
     if cfg.model in POINT_MODELS:
-        kw = dict(bn_eps=cfg.bn_eps) if cfg.model == "pacgan-mlp" else {}
+        kw = (dict(bn_eps=cfg.bn_eps, bn_stats=cfg.bn_stats) if cfg.model == "pacgan-mlp"
+              else {})
         G, D = build(cfg.model, rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack,
                      codes=cfg.codes, **kw)
     else:
         kw = dict(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=cfg.channels,
                   rng=cfg.seed, n_classes=cfg.n_classes, pack=cfg.pack, codes=cfg.codes)
         if cfg.model == "dcgan":
-            kw.update(width=cfg.width, dropout=cfg.dropout, bn_eps=cfg.bn_eps)
+            kw.update(width=cfg.width, dropout=cfg.dropout, bn_eps=cfg.bn_eps,
+                      bn_stats=cfg.bn_stats)
         G, D = build(cfg.model, **kw)
     if cfg.spectral_norm and not generator_only:
         apply_spectral_norm(D, rng=[cfg.seed, 8])

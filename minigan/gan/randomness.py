@@ -4,7 +4,8 @@ noisy or flipped labels and instance noise. A draw never depends on what was
 drawn before it, so a resumed run draws exactly what the uninterrupted run
 would have drawn. Each purpose has its own tag in the key
 ``[seed, tag, step, k]``: 0 fixed noise, 1 training noise, 2 interpolation,
-3 codes, 4 labels, 5 instance noise. (The batch order is ``data.Batches``'s,
+3 codes, 4 labels, 5 instance noise, 6 the noise that refreshes BatchNorm's
+statistics after an epoch (``[seed, 6, epoch, k]``, apart from training's). (The batch order is ``data.Batches``'s,
 a function of the seed and the epoch.)
 """
 
@@ -21,7 +22,7 @@ class Draws:
         self.steps_per_epoch = steps_per_epoch
 
     def noise(self, n, purpose, step=0, k=0):
-        tag = {"fixed": 0, "train": 1}[purpose]
+        tag = {"fixed": 0, "train": 1, "refresh": 6}[purpose]
         # critic step k > 0 gets its own stream; k = 0 keeps the classic GAN's keys
         key = [self.cfg.seed, tag, step] + ([k] if k else [])
         z = np.random.default_rng(key).standard_normal((n, self.cfg.latent_dim))

@@ -193,6 +193,16 @@ class Trainer:
             labels = self.fixed_labels if labels is None else labels
             codes = self.fixed_codes if codes is None else codes
 
+        net = self.ema if self.ema is not None else self.G
+        net.eval()
+        try:
+            return net.forward(self._g_input(z, labels, codes))
+        finally:
+            net.train()
+
+    def _g_input(self, z, labels=None, codes=None):
+        """G's input for noise ``z``: with the classes or codes given, else a
+        stratified draw of them (see :meth:`sample`)."""
         n = z.shape[0]
 
         def per_sample(v, default):
@@ -202,12 +212,19 @@ class Trainer:
         labels = (per_sample(labels, np.arange(n) % N_CLASSES) if self.cfg.conditional else
                   per_sample(labels, self._cluster_labels(n)) if self.cfg.clusters else None)
         codes = per_sample(codes, np.arange(n) % self.cfg.codes) if self.cfg.codes else None
+        return self.io.g_input(z, labels, codes)
+
+    def refresh_batchnorm(self):
+        """``bn_refresh`` forward passes of fresh noise (a batch each) through
+        the generator that samples, in training mode, so that its BatchNorm
+        population statistics come from the epoch's final weights, as the
+        PacGAN authors' per-epoch monitoring pass does. Weights, optimizers
+        and the training draws are untouched, so training is the same with or
+        without it; only what G samples with changes."""
         net = self.ema if self.ema is not None else self.G
-        net.eval()
-        try:
-            return net.forward(self.io.g_input(z, labels, codes))
-        finally:
-            net.train()
+        for k in range(self.cfg.bn_refresh):
+            z = self.random.noise(self.cfg.batch_size, "refresh", self.epoch, k)
+            net.forward(self._g_input(z))
 
     # -- checkpoints -------------------------------------------------------------
     def state(self):
@@ -348,7 +365,10 @@ class Trainer:
         return self
 
     def end_of_epoch(self):
-        """Pictures, scores and checkpoints after each epoch (:mod:`.run_files`)."""
+        """BatchNorm's statistics refreshed (``bn_refresh``), then pictures,
+        scores and checkpoints after each epoch (:mod:`.run_files`)."""
+        if self.cfg.bn_refresh:
+            self.refresh_batchnorm()
         run_files.end_of_epoch(self)
 
     def evaluate(self, n=None):

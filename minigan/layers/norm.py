@@ -20,21 +20,26 @@ class BatchNorm(Layer):
     ``running = (1 - momentum)*running + momentum*batch`` (unbiased variance),
     ``y = gamma * (x - mean) / sqrt(var + eps) + beta``. ``groups`` g > 1:
     in training mode the samples with the same index mod g are normalized as
-    g separate batches (see ``functional.batchnorm_forward``).
+    g separate batches (see ``functional.batchnorm_forward``). ``stats="std"``
+    keeps ``running_std`` (init 1), the running average of the batches'
+    ``sqrt(biased variance + eps)``, in place of ``running_var``: the Blocks
+    library's population statistics, which the PacGAN authors' G used.
     """
 
-    def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32, groups=1):
+    def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32, groups=1,
+                 stats="var"):
         super().__init__()
-        if not 0 <= momentum <= 1 or eps <= 0 or groups < 1:
+        if not 0 <= momentum <= 1 or eps <= 0 or groups < 1 or stats not in ("var", "std"):
             raise ValueError(f"BatchNorm({num_features}): expected 0 <= momentum <= 1, "
-                             f"eps > 0 and groups >= 1, got momentum={momentum}, eps={eps}, "
-                             f"groups={groups}")
+                             f"eps > 0, groups >= 1 and stats 'var' or 'std', got "
+                             f"momentum={momentum}, eps={eps}, groups={groups}, stats={stats!r}")
         self.num_features, self.momentum, self.eps = num_features, momentum, eps
-        self.groups = groups
+        self.groups, self.stats = groups, stats
         self.add_param("gamma", initializers.ones((num_features,), dtype=dtype))
         self.add_param("beta", initializers.zeros((num_features,), dtype=dtype))
         self.buffers["running_mean"] = initializers.zeros((num_features,), dtype=dtype)
-        self.buffers["running_var"] = initializers.ones((num_features,), dtype=dtype)
+        self._spread = "running_var" if stats == "var" else "running_std"
+        self.buffers[self._spread] = initializers.ones((num_features,), dtype=dtype)
         self.cache = None
 
     def forward(self, x):
@@ -43,7 +48,8 @@ class BatchNorm(Layer):
         self.check_input(x, (None, C, None, None) if nd == 4 else (None, C))
         y, self.cache = F.batchnorm_forward(
             x, self.params["gamma"], self.params["beta"], self.buffers["running_mean"],
-            self.buffers["running_var"], self.momentum, self.eps, self.training, self.groups)
+            self.buffers[self._spread], self.momentum, self.eps, self.training, self.groups,
+            self.stats)
         return self.keep_output(y)
 
     def backward(self, dy, param_grads=True, input_grad=True):
@@ -51,8 +57,9 @@ class BatchNorm(Layer):
                                       ("gamma", "beta"))
 
     def __repr__(self):
-        return f"BatchNorm({self.num_features}" + (f", groups={self.groups})" if self.groups > 1
-                                                    else ")")
+        return (f"BatchNorm({self.num_features}" + (f", groups={self.groups}" if self.groups > 1
+                                                     else "")
+                + (", stats='std')" if self.stats == "std" else ")"))
 
 
 class Dropout(Layer):
