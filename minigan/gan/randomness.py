@@ -5,8 +5,9 @@ drawn before it, so a resumed run draws exactly what the uninterrupted run
 would have drawn. Each purpose has its own tag in the key
 ``[seed, tag, step, k]``: 0 fixed noise, 1 training noise, 2 interpolation,
 3 codes, 4 labels, 5 instance noise, 6 the noise that refreshes BatchNorm's
-statistics after an epoch (``[seed, 6, epoch, k]``, apart from training's). (The batch order is ``data.Batches``'s,
-a function of the seed and the epoch.)
+statistics after an epoch (``[seed, 6, epoch, k]``, apart from training's).
+(The batch order is ``data.Batches``'s, a function of the seed and the
+epoch.)
 """
 
 import numpy as np
