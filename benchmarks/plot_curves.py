@@ -7,7 +7,13 @@ several runs, from the ``metrics.csv`` each run's trainer wrote.
         "InfoGAN, 10 codes=benchmarks/results/infogan-mnist-metrics.csv"
 
 ``--real`` draws the real digits' own confident share as a horizontal line;
-``--epochs N`` cuts every curve at epoch N.
+``--epochs N`` cuts every curve at epoch N. ``--points`` plots a 2D run's
+PacGAN metrics instead (modes captured, high-quality share, reverse KL), with
+``--paper MODES,QUALITY,KL`` as dashed lines:
+
+    python benchmarks/plot_curves.py --points --epochs 400 --paper 17.3,94.8,0.70 \
+        --out benchmarks/results/pacgan-grid-gan-curve.png \
+        "GAN, seed 0=benchmarks/results/pacgan-grid-gan-simultaneous-metrics.csv"
 """
 
 import argparse
@@ -28,6 +34,36 @@ def read(path, epochs):
             [float(r["confident_share"]) for r in rows])
 
 
+POINT_KEYS = (("modes_captured", "modes captured", 1),
+              ("high_quality_share", "high-quality samples (%)", 100),
+              ("reverse_kl", "reverse KL of the mode histogram", 1))
+
+
+def plot_points(args):
+    """Three panels of a 2D run's PacGAN metrics over the epochs."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    paper = [float(v) for v in args.paper.split(",")] if args.paper else [None] * 3
+    for spec in args.runs:
+        label, _, path = spec.partition("=")
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= args.epochs]
+        if not rows:
+            raise SystemExit(f"{path}: no rows up to epoch {args.epochs}")
+        for ax, (key, _, scale) in zip(axes, POINT_KEYS):
+            ax.plot([int(r["epoch"]) for r in rows], [scale * float(r[key]) for r in rows],
+                    marker="o", ms=2, lw=0.8, label=label)
+    for ax, (_, name, _), cell in zip(axes, POINT_KEYS, paper):
+        if cell is not None:
+            ax.axhline(cell, color="grey", ls="--", lw=0.8, label="the paper (10 trials)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(args.title or "", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print("wrote", args.out)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", metavar="LABEL=METRICS.CSV")
@@ -35,7 +71,14 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--real", type=float, default=0.96,
                    help="the real digits' confident share (2,000 samples: 0.96)")
+    p.add_argument("--points", action="store_true",
+                   help="a 2D run's PacGAN metrics (modes, high quality, reverse KL)")
+    p.add_argument("--paper", metavar="MODES,QUALITY,KL",
+                   help="with --points: the paper's cells, drawn as dashed lines")
+    p.add_argument("--title", help="the figure's title (--points)")
     args = p.parse_args(argv)
+    if args.points:
+        return plot_points(args)
     fig, (ax_fid, ax_share) = plt.subplots(1, 2, figsize=(10, 3.8))
     for spec in args.runs:
         label, _, path = spec.partition("=")

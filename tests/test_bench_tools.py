@@ -59,3 +59,24 @@ def test_a_child_s_peak_memory_is_its_own():
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout) < 200, out.stdout                 # MB
     assert held.sum() > 0
+
+
+def test_plot_curves_draws_a_2d_runs_pacgan_metrics(tmp_path):
+    """--points plots modes, high quality and reverse KL of a 2D run's
+    metrics.csv (the paper's cells dashed); a digit run's columns are not
+    read, and a file without rows in range is one clear line."""
+    import matplotlib.pyplot as plt
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text("epoch,step,modes_captured,high_quality_share,reverse_kl\n"
+                        "2,2000,20,0.5,0.9\n4,4000,22,0.7,0.6\n6,6000,21,0.8,0.5\n")
+    script = os.path.join(ROOT, "benchmarks", "plot_curves.py")
+    out = subprocess.run([sys.executable, script, "--points", "--epochs", "400", "--paper",
+                          "17.3,94.8,0.70", "--out", str(tmp_path / "c.png"),
+                          f"GAN={csv_path}"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    picture = plt.imread(tmp_path / "c.png")
+    assert picture.shape[1] > 3 * picture.shape[0] * 0.9 and picture.std() > 0.01
+    empty = subprocess.run([sys.executable, script, "--points", "--epochs", "1", "--out",
+                            str(tmp_path / "d.png"), f"GAN={csv_path}"], capture_output=True,
+                           text=True, timeout=300)
+    assert empty.returncode != 0 and "no rows up to epoch 1" in empty.stderr
