@@ -240,8 +240,8 @@ class Config:
 
     def _check_numbers(self):
         """Finite floats and in-range integers, each named by its CLI flag."""
-        def flag(name):
-            return "--" + name.replace("_", "-")
+        def flag(name):             # the settings without a CLI flag go by their own name
+            return name if name.startswith("bn_") else "--" + name.replace("_", "-")
         for name in ("lr", "beta1", "beta2", "clip", "gp_weight", "info_weight",
                      "label_smoothing", "label_noise", "label_flip", "instance_noise", "ema",
                      "dropout", "bn_eps"):

@@ -22,12 +22,12 @@
     The 2D mixtures' model of the PacGAN paper (Lin et al. 2018, the authors'
     ``synthetic_data_experiments``): G z(2) -> 4 x [400 (no bias) -> BatchNorm
     (Blocks': momentum 0.05, epsilon 1e-4, population statistics of the
-    batches' standard deviations) -> ReLU] -> 2; D 3 maxout layers of 200 units with 5 pieces
-    each -> 1 logit. Weights N(0, 0.02), biases 0. With ``pack`` m, G's
-    BatchNorm normalizes each packed slot (the samples with the same index mod
-    m) as its own batch, as the authors' G runs once per slot; the model
-    trains with their simultaneous updates by default. What still differs
-    from their runs is in docs/results.md.
+    batches' standard deviations) -> ReLU] -> 2; D 3 maxout layers of 200
+    units with 5 pieces each -> 1 logit. Weights N(0, 0.02), biases 0. With
+    ``pack`` m, G's BatchNorm normalizes each packed slot (the samples with
+    the same index mod m) as its own batch, as the authors' G runs once per
+    slot; the model trains with their simultaneous updates by default. How
+    it follows their runs, and what still differs, is in docs/results.md.
 
 Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
