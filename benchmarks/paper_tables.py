@@ -10,16 +10,16 @@
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
 a finished one is only scored); ``--restart`` trains every trial again. A
-checkpoint trained with a model setting the model no longer has (say
-BatchNorm's epsilon) is not resumed into the table: the script stops with
-one line naming it.
+checkpoint trained with a setting that the same flags no longer give (an
+older model: say, another BatchNorm) is not resumed into the table: the
+script stops with one line naming it.
 
 Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
 (the paper's model and settings: see ``minigan/gan/models.py``), scored as
 ``minigan evaluate`` scores it, on the authors' 2,500 samples: PacGAN's
-metrics (modes captured, the share of high-quality samples within 3 standard
-deviations of a mode, the reverse KL of the mode histogram). Runs go to processes of one
-thread each, ``--workers`` at a time. The table gives mean ± standard error
+metrics (modes captured, the share of high-quality samples within 3
+standard deviations of a mode, the reverse KL of the mode histogram). Runs
+go to processes of one thread each, ``--workers`` at a time. The table gives mean ± standard error
 over the trials beside the paper's figures, and ``--figure`` draws one
 trial's samples per row next to the real mixture.
 
