@@ -5,11 +5,13 @@
     python benchmarks/paper_tables.py --epochs 50 --trials 3   # shorter, stated in the table
     python benchmarks/paper_tables.py --trials 1 --curves curves.png   # each row's curve
     python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
+    python benchmarks/paper_tables.py --progress               # where each trial stands
     python benchmarks/paper_tables.py --rows WGAN-GP hinge+SN clusters   # beyond the paper
 
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
-a finished one is only scored); ``--restart`` trains every trial again. A
+a finished one is only scored; ``--progress`` prints where each trial
+stands); ``--restart`` trains every trial again. A
 checkpoint trained with a setting that the same flags no longer give (an
 older model: say, another BatchNorm) is not resumed into the table: the
 script stops with one line naming it.
@@ -179,6 +181,37 @@ def stale_trial(job):
     return f"{path} was trained with {', '.join(diff)}" if diff else None
 
 
+def progress(jobs, epochs):
+    """Where each trial stands, without training: its epoch, its latest
+    scoring by the trainer (metrics.csv) and whether it is an older model."""
+    import csv
+
+    from minigan import checkpoint
+    done = 0
+    for job in jobs:
+        name, dataset, seed, out = job[:4]
+        path = os.path.join(out, "checkpoint.npz")
+        head = f"{dataset} {name} seed {seed} ({out}): "
+        if not os.path.exists(path):
+            print(head + "not started")
+            continue
+        epoch = checkpoint.load(path)[1]["epoch"]
+        done += min(epoch, epochs)
+        line = head + f"epoch {epoch} of {epochs}"
+        metrics = os.path.join(out, "metrics.csv")
+        if os.path.exists(metrics):
+            with open(metrics, newline="") as f:
+                log = list(csv.DictReader(f))
+            if log:
+                e = log[-1]
+                line += (f"; scored at epoch {e['epoch']}: {e['modes_captured']} modes, "
+                         f"{100 * float(e['high_quality_share']):.1f}% high quality, "
+                         f"reverse KL {float(e['reverse_kl']):.3f}")
+        stale = stale_trial(job)
+        print(line + (f"; an older model, not resumable: {stale}" if stale else ""))
+    print(f"{done} of {len(jobs) * epochs} epochs trained ({len(jobs)} trials)")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--trials", type=int, default=3)
@@ -197,6 +230,8 @@ def main():
                    help="train every trial from the start, even where its checkpoint exists")
     p.add_argument("--quick", action="store_true",
                    help="one trial of GAN and PacGAN2 on the ring, 1 epoch of 2,000 points")
+    p.add_argument("--progress", action="store_true",
+                   help="train nothing: print each trial's epoch and latest scores")
     args = p.parse_args()
     extra = []
     if args.quick:
@@ -212,6 +247,8 @@ def main():
                 flags = ["--model", "pacgan-mlp", *ROWS[name], *extra]
                 jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart,
                              SCORED))
+    if args.progress:
+        return progress(jobs, args.epochs)
     if not args.restart:
         stale = [m for m in map(stale_trial, jobs) if m]
         if stale:

@@ -45,8 +45,26 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
         assert out.returncode == 0, out.stderr[-3000:]
         return json.loads((tmp_path / "t.json").read_text())["rows"], out.stdout
 
+    def where():
+        out = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
+             "--progress", "--out", str(tmp_path / "runs")],
+            capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stdout.splitlines()
+
+    assert where() == [f"ring {n} seed 0 ({tmp_path / 'runs' / f'ring-{n.lower()}-0'}): "
+                       "not started" for n in ("GAN", "PacGAN2")] + [
+                           "0 of 2 epochs trained (2 trials)"]
     first, _ = quick()
     ckpt = tmp_path / "runs" / "ring-gan-0" / "checkpoint.npz"
+    lines = where()                       # --progress reads the trainer's last scoring
+    last = (tmp_path / "runs" / "ring-gan-0" / "metrics.csv").read_text().splitlines()[-1]
+    epoch, _, modes, share, kl = last.split(",")
+    assert lines[0].endswith(f"epoch 1 of 1; scored at epoch {epoch}: {modes} modes, "
+                             f"{100 * float(share):.1f}% high quality, reverse KL "
+                             f"{float(kl):.3f}") and epoch == "1"
+    assert lines[-1] == "2 of 2 epochs trained (2 trials)"
     before = (ckpt.read_bytes(), ckpt.stat().st_mtime_ns)
     second, text = quick()
     assert [r["resumed"] for r in second] == [True, True] and "resumed, 1 epochs" in text
