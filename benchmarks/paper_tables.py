@@ -5,7 +5,7 @@
     python benchmarks/paper_tables.py --epochs 50 --trials 3   # shorter, stated in the table
     python benchmarks/paper_tables.py --trials 1 --curves curves.png   # each row's curve
     python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
-    python benchmarks/paper_tables.py --progress               # where each trial stands
+    python benchmarks/paper_tables.py --progress --curves c.png  # where each trial stands
     python benchmarks/paper_tables.py --rows WGAN-GP hinge+SN clusters   # beyond the paper
 
 A trial whose folder already holds its checkpoint goes on from it (a run of
@@ -183,11 +183,12 @@ def stale_trial(job):
 
 def progress(jobs, epochs):
     """Where each trial stands, without training: its epoch, its latest
-    scoring by the trainer (metrics.csv) and whether it is an older model."""
+    scoring by the trainer (metrics.csv) and whether it is an older model.
+    Returns the started trials as rows for ``curves``."""
     import csv
 
     from minigan import checkpoint
-    done = 0
+    done, started = 0, []
     for job in jobs:
         name, dataset, seed, out = job[:4]
         path = os.path.join(out, "checkpoint.npz")
@@ -203,6 +204,7 @@ def progress(jobs, epochs):
             with open(metrics, newline="") as f:
                 log = list(csv.DictReader(f))
             if log:
+                started.append({"variant": name, "dataset": dataset, "seed": seed, "out": out})
                 e = log[-1]
                 line += (f"; scored at epoch {e['epoch']}: {e['modes_captured']} modes, "
                          f"{100 * float(e['high_quality_share']):.1f}% high quality, "
@@ -210,6 +212,7 @@ def progress(jobs, epochs):
         stale = stale_trial(job)
         print(line + (f"; an older model, not resumable: {stale}" if stale else ""))
     print(f"{done} of {len(jobs) * epochs} epochs trained ({len(jobs)} trials)")
+    return started
 
 
 def main():
@@ -231,7 +234,8 @@ def main():
     p.add_argument("--quick", action="store_true",
                    help="one trial of GAN and PacGAN2 on the ring, 1 epoch of 2,000 points")
     p.add_argument("--progress", action="store_true",
-                   help="train nothing: print each trial's epoch and latest scores")
+                   help="train nothing: print each trial's epoch and latest scores (with "
+                        "--curves, draw the started trials' curves so far)")
     args = p.parse_args()
     extra = []
     if args.quick:
@@ -248,7 +252,11 @@ def main():
                 jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart,
                              SCORED))
     if args.progress:
-        return progress(jobs, args.epochs)
+        started = progress(jobs, args.epochs)
+        if args.curves and started:
+            curves(args.curves, started)
+            print(f"wrote {args.curves}")
+        return
     if not args.restart:
         stale = [m for m in map(stale_trial, jobs) if m]
         if stale:

@@ -45,10 +45,10 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
         assert out.returncode == 0, out.stderr[-3000:]
         return json.loads((tmp_path / "t.json").read_text())["rows"], out.stdout
 
-    def where():
+    def where():                          # with the curves of the trials started
         out = subprocess.run(
             [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
-             "--progress", "--out", str(tmp_path / "runs")],
+             "--progress", "--out", str(tmp_path / "runs"), "--curves", str(tmp_path / "c.png")],
             capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert out.returncode == 0, out.stderr[-3000:]
         return out.stdout.splitlines()
@@ -56,6 +56,7 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
     assert where() == [f"ring {n} seed 0 ({tmp_path / 'runs' / f'ring-{n.lower()}-0'}): "
                        "not started" for n in ("GAN", "PacGAN2")] + [
                            "0 of 2 epochs trained (2 trials)"]
+    assert not (tmp_path / "c.png").exists()                # nothing to draw yet
     first, _ = quick()
     ckpt = tmp_path / "runs" / "ring-gan-0" / "checkpoint.npz"
     lines = where()                       # --progress reads the trainer's last scoring
@@ -64,7 +65,9 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
     assert lines[0].endswith(f"epoch 1 of 1; scored at epoch {epoch}: {modes} modes, "
                              f"{100 * float(share):.1f}% high quality, reverse KL "
                              f"{float(kl):.3f}") and epoch == "1"
-    assert lines[-1] == "2 of 2 epochs trained (2 trials)"
+    assert lines[-2:] == ["2 of 2 epochs trained (2 trials)", f"wrote {tmp_path / 'c.png'}"]
+    import matplotlib.pyplot as plt
+    assert plt.imread(tmp_path / "c.png").std() > 0.01
     before = (ckpt.read_bytes(), ckpt.stat().st_mtime_ns)
     second, text = quick()
     assert [r["resumed"] for r in second] == [True, True] and "resumed, 1 epochs" in text
