@@ -9,7 +9,8 @@ several runs, from the ``metrics.csv`` each run's trainer wrote.
 ``--real`` draws the real digits' own confident share as a horizontal line;
 ``--epochs N`` cuts every curve at epoch N. ``--points`` plots a 2D run's
 PacGAN metrics instead (modes captured, high-quality share, reverse KL), with
-``--paper MODES,QUALITY,KL`` as dashed lines:
+``--paper MODES,QUALITY,KL`` as dashed lines (once per run: each run's row in
+its colour):
 
     python benchmarks/plot_curves.py --points --epochs 400 --paper 17.3,94.8,0.70 \
         --out benchmarks/results/pacgan-grid-gan-curve.png \
@@ -42,8 +43,11 @@ POINT_KEYS = (("modes_captured", "modes captured", 1),
 def plot_points(args):
     """Three panels of a 2D run's PacGAN metrics over the epochs."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    paper = [float(v) for v in args.paper.split(",")] if args.paper else [None] * 3
-    for spec in args.runs:
+    papers = [[float(v) for v in cells.split(",")] for cells in args.paper or []]
+    if len(papers) not in (0, 1, len(args.runs)) or any(len(p) != 3 for p in papers):
+        raise SystemExit(f"--paper: expected MODES,QUALITY,KL once, or once per run "
+                         f"({len(args.runs)}), got {args.paper}")
+    for i, spec in enumerate(args.runs):
         label, _, path = spec.partition("=")
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= args.epochs]
@@ -51,10 +55,14 @@ def plot_points(args):
             raise SystemExit(f"{path}: no rows up to epoch {args.epochs}")
         for ax, (key, _, scale) in zip(axes, POINT_KEYS):
             ax.plot([int(r["epoch"]) for r in rows], [scale * float(r[key]) for r in rows],
-                    marker="o", ms=2, lw=0.8, label=label)
-    for ax, (_, name, _), cell in zip(axes, POINT_KEYS, paper):
-        if cell is not None:
+                    marker="o", ms=2, lw=0.8, label=label, color=f"C{i}")
+        if len(papers) > 1:                    # each run's row of the paper in its colour
+            for ax, cell in zip(axes, papers[i]):
+                ax.axhline(cell, color=f"C{i}", ls="--", lw=0.8)
+    if len(papers) == 1:
+        for ax, cell in zip(axes, papers[0]):
             ax.axhline(cell, color="grey", ls="--", lw=0.8, label="the paper (10 trials)")
+    for ax, (_, name, _) in zip(axes, POINT_KEYS):
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
     axes[0].legend(fontsize=8)
@@ -73,8 +81,9 @@ def main(argv=None):
                    help="the real digits' confident share (2,000 samples: 0.96)")
     p.add_argument("--points", action="store_true",
                    help="a 2D run's PacGAN metrics (modes, high quality, reverse KL)")
-    p.add_argument("--paper", metavar="MODES,QUALITY,KL",
-                   help="with --points: the paper's cells, drawn as dashed lines")
+    p.add_argument("--paper", metavar="MODES,QUALITY,KL", action="append",
+                   help="with --points: the paper's cells, drawn as dashed lines; once for "
+                        "all runs, or once per run in the runs' order (each in its colour)")
     p.add_argument("--title", help="the figure's title (--points)")
     args = p.parse_args(argv)
     if args.points:

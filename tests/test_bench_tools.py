@@ -80,3 +80,25 @@ def test_plot_curves_draws_a_2d_runs_pacgan_metrics(tmp_path):
                             str(tmp_path / "d.png"), f"GAN={csv_path}"], capture_output=True,
                            text=True, timeout=300)
     assert empty.returncode != 0 and "no rows up to epoch 1" in empty.stderr
+    # one row of the paper per run, each dashed in its run's colour: more of
+    # the first run's blue and the second's orange than the curves alone draw
+    import numpy as np
+
+    def colour_counts(name, *paper):
+        two = subprocess.run([sys.executable, script, "--points", "--epochs", "400", *paper,
+                              "--out", str(tmp_path / name), f"GAN={csv_path}",
+                              f"PacGAN2={csv_path}"], capture_output=True, text=True,
+                             timeout=300)
+        assert two.returncode == 0, two.stderr[-2000:]
+        colours = plt.imread(tmp_path / name)[..., :3].reshape(-1, 3)
+        return [(np.abs(colours - rgb).max(1) < 0.05).sum()
+                for rgb in ((0.12, 0.47, 0.71), (1.0, 0.5, 0.05))]
+
+    bare = colour_counts("e.png")
+    dashed = colour_counts("f.png", "--paper", "17.3,94.8,0.70", "--paper", "23.8,91.3,0.13")
+    assert all(d > b + 100 for d, b in zip(dashed, bare)), (bare, dashed)
+    wrong = subprocess.run([sys.executable, script, "--points", "--paper", "1,2,3", "--paper",
+                            "1,2,3", "--paper", "1,2,3", "--out", str(tmp_path / "g.png"),
+                            f"GAN={csv_path}", f"PacGAN2={csv_path}"], capture_output=True,
+                           text=True, timeout=300)
+    assert wrong.returncode != 0 and "once per run (2)" in wrong.stderr
