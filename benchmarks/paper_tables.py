@@ -130,27 +130,20 @@ def figure(path, rows, out):
 def curves(path, rows):
     """The scores over the epochs of each row's first trial (the trainer's
     metrics.csv), with the paper's final figure as a dashed line."""
-    import csv
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from plot_curves import POINT_KEYS, draw_points
     datasets = [d for d in ("ring", "grid") if any(r["dataset"] == d for r in rows)]
     fig, axes = plt.subplots(len(datasets), 3, squeeze=False, figsize=(11, 3 * len(datasets)))
     for i, d in enumerate(datasets):
         for c, name in enumerate(n for n in ROWS if any(r["variant"] == n for r in rows)):
             r = min((r for r in rows if r["variant"] == name and r["dataset"] == d),
                     key=lambda r: r["seed"])
-            with open(os.path.join(r["out"], "metrics.csv"), newline="") as f:
-                log = list(csv.DictReader(f))
-            epochs = [int(e["epoch"]) for e in log]
-            paper = PAPER.get((d, name), [(None, None)] * 3)
-            for ax, key, (cell, _), scale in zip(axes[i], KEYS, paper, (1, 100, 1)):
-                ax.plot(epochs, [scale * float(e[key]) for e in log], "o-", ms=2,
-                        color=f"C{c}", label=f"{name}, seed {r['seed']}")
-                if cell is not None:
-                    ax.axhline(cell, color=f"C{c}", ls="--", lw=0.8)
-        for ax, title in zip(axes[i], ("modes captured", "high quality (%)", "reverse KL")):
+            draw_points(axes[i], f"{name}, seed {r['seed']}",
+                        os.path.join(r["out"], "metrics.csv"), f"C{c}",
+                        paper=[cell for cell, _ in PAPER.get((d, name), [(None, None)] * 3)])
+        for ax, (_, title, _) in zip(axes[i], POINT_KEYS):
             ax.set_title(f"{d}: {title} (dashed: the paper's)", fontsize=8)
             ax.set_xlabel("epoch", fontsize=8)
         axes[i][0].legend(fontsize=7)

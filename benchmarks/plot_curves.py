@@ -36,12 +36,27 @@ def read(path, epochs):
 
 
 POINT_KEYS = (("modes_captured", "modes captured", 1),
-              ("high_quality_share", "high-quality samples (%)", 100),
-              ("reverse_kl", "reverse KL of the mode histogram", 1))
+              ("high_quality_share", "high quality (%)", 100),
+              ("reverse_kl", "reverse KL", 1))
+
+
+def draw_points(axes, label, path, color, epochs=None, paper=None):
+    """One 2D run's PacGAN metrics (its trainer's metrics.csv, cut at
+    ``epochs``) on three axes: modes, high-quality share, reverse KL; the
+    paper's cells ``(modes, quality %, KL)``, if given, dashed in its colour."""
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if epochs is None or int(r["epoch"]) <= epochs]
+    if not rows:
+        raise SystemExit(f"{path}: no rows up to epoch {epochs}")
+    for ax, (key, _, scale), cell in zip(axes, POINT_KEYS, paper or (None,) * 3):
+        ax.plot([int(r["epoch"]) for r in rows], [scale * float(r[key]) for r in rows],
+                marker="o", ms=2, lw=0.8, label=label, color=color)
+        if cell is not None:
+            ax.axhline(cell, color=color, ls="--", lw=0.8)
 
 
 def plot_points(args):
-    """Three panels of a 2D run's PacGAN metrics over the epochs."""
+    """Three panels of 2D runs' PacGAN metrics over the epochs."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     papers = [[float(v) for v in cells.split(",")] for cells in args.paper or []]
     if len(papers) not in (0, 1, len(args.runs)) or any(len(p) != 3 for p in papers):
@@ -49,16 +64,9 @@ def plot_points(args):
                          f"({len(args.runs)}), got {args.paper}")
     for i, spec in enumerate(args.runs):
         label, _, path = spec.partition("=")
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= args.epochs]
-        if not rows:
-            raise SystemExit(f"{path}: no rows up to epoch {args.epochs}")
-        for ax, (key, _, scale) in zip(axes, POINT_KEYS):
-            ax.plot([int(r["epoch"]) for r in rows], [scale * float(r[key]) for r in rows],
-                    marker="o", ms=2, lw=0.8, label=label, color=f"C{i}")
-        if len(papers) > 1:                    # each run's row of the paper in its colour
-            for ax, cell in zip(axes, papers[i]):
-                ax.axhline(cell, color=f"C{i}", ls="--", lw=0.8)
+        # one row of the paper per run: each in its run's colour
+        draw_points(axes, label, path, f"C{i}", args.epochs,
+                    papers[i] if len(papers) > 1 else None)
     if len(papers) == 1:
         for ax, cell in zip(axes, papers[0]):
             ax.axhline(cell, color="grey", ls="--", lw=0.8, label="the paper (10 trials)")
