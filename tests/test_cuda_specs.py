@@ -205,6 +205,16 @@ def test_maxout_specs(N, F, K, dtype, ties, seed):
     np.testing.assert_array_equal(dx, reference.maxout_backward(dy, want_winner, K))
 
 
+def test_the_maxout_backward_spec_never_indexes_by_a_winner():
+    """A winner outside [0, K) matches no piece: the CUDA kernel compares, so
+    that unit's gradient is 0 and nothing outside dx is written."""
+    winner = np.array([[0, 7], [-1, 1]], np.int64)
+    dy = np.ones((2, 2), np.float32)
+    dx = np.full((2, 10), np.nan, np.float32)
+    cuda_host.run(cupy_gpu.MAXOUT_BACKWARD, [dy, winner, 5, dx], dx.size)
+    np.testing.assert_array_equal(dx.reshape(2, 2, 5).sum(axis=2), [[1, 0], [0, 1]])
+
+
 def test_every_custom_kernel_has_a_test_here():
     tested = {"minigan_im2col", "minigan_col2im", "minigan_bias_act", "minigan_leaky_backward",
               "minigan_bn_apply", "minigan_bn_backward", "minigan_dropout", "minigan_bce",

@@ -338,6 +338,26 @@ def test_kernels_check_sizes_before_indexing(impl, call, message):
         call(mod, dev)
 
 
+def test_a_maxout_winner_out_of_range_is_never_an_index(fast):
+    """A winner outside [0, pieces) (not one maxout_forward gives) is an error
+    where the kernel indexes with it (the reference, numba on one thread and
+    over the threads); the cupy kernel only compares it with each piece, so
+    that unit's gradient is 0."""
+    mod, dev = fast
+    winner = np.array([[0, 4], [5, 1]], np.int64)
+    dy = np.ones((2, 2), np.float32)
+    if mod.__name__.endswith("cupy_gpu"):
+        dx = backend.to_numpy(mod.maxout_backward(dev(dy), dev(winner), 5)).reshape(2, 2, 5)
+        np.testing.assert_array_equal(dx.sum(axis=2), [[1, 1], [0, 1]])
+        return
+    for w in (5, -1):
+        winner[1, 0] = w
+        for m in (mod, reference):
+            with pytest.raises(ValueError, match=r"maxout_backward: winner outside \[0, 5\) "
+                                                 r"in 1 units"):
+                m.maxout_backward(dev(dy), dev(winner), 5)
+
+
 def test_numba_training_steps_equal_the_reference_steps(tmp_path):
     """Three dcgan steps (Dropout in D, BatchNorm in G) on the numba backend
     give the numpy reference's weights and losses, not just finite ones: a

@@ -67,9 +67,14 @@ def _kernel(one_thread_below):
     return functools.partial(_Kernel, one_thread_below=one_thread_below)
 
 
+def _in_parallel(kernel, size):
+    """Whether :func:`_launch` runs ``kernel`` on ``size`` elements over the threads."""
+    return ALWAYS_PARALLEL or size >= kernel.one_thread_below
+
+
 def _launch(kernel, size, *args):
     """Run a :class:`_Kernel` on ``args``, on one thread when ``size`` is small."""
-    if ALWAYS_PARALLEL or size >= kernel.one_thread_below:
+    if _in_parallel(kernel, size):
         return kernel.parallel(*args)
     return kernel.one_thread(*args)
 
@@ -326,10 +331,11 @@ def channel_sum(dy):
 # ----------------------------------------------------------------- BatchNorm
 
 
-def _channel_block(C):
-    """Channels per parallel task: about 8 tasks, so that each sweeps the
-    samples in memory order over a contiguous block of channels."""
-    return max(1, -(-C // 8))
+def _channel_block(C, kernel, size):
+    """Channels per task: about 8 tasks when ``kernel`` runs over the threads,
+    so that each sweeps the samples in memory order over a contiguous block
+    of channels; all C in one block on one thread."""
+    return max(1, -(-C // 8)) if _in_parallel(kernel, size) else C
 
 
 @_kernel(1 << 17)
@@ -365,30 +371,36 @@ def _bn_forward(x, gamma, beta, eps, cb, y, mean, var):
 
 @_kernel(1 << 17)
 def _bn_forward_2d(x, gamma, beta, eps, cb, y, mean, var):
-    """The (N, C) case (BatchNorm after a Dense): the channel loop innermost."""
+    """The (N, C) case (BatchNorm after a Dense): the channel loop innermost,
+    over one sample's row of the block (a contiguous slice indexed from 0,
+    which Numba vectorizes; ``x[n, c]`` for c from c0 does not)."""
     N, C = x.shape
     for blk in prange((C + cb - 1) // cb):
         c0 = blk * cb
         c1 = min(C, c0 + cb)
-        s = np.zeros(c1 - c0)
+        W = c1 - c0
+        s = np.zeros(W)
         for n in range(N):
-            for c in range(c0, c1):
-                s[c - c0] += x[n, c]
+            xr = x[n, c0:c1]
+            for k in range(W):
+                s[k] += xr[k]
         mu = s / N
-        q = np.zeros(c1 - c0)
+        q = np.zeros(W)
         for n in range(N):
-            for c in range(c0, c1):
-                d = x[n, c] - mu[c - c0]
-                q[c - c0] += d * d
+            xr = x[n, c0:c1]
+            for k in range(W):
+                d = xr[k] - mu[k]
+                q[k] += d * d
         v = q / N
         scale = gamma[c0:c1] / np.sqrt(v + eps)
         shift = beta[c0:c1] - mu * scale
         for n in range(N):
-            for c in range(c0, c1):
-                y[n, c] = x[n, c] * scale[c - c0] + shift[c - c0]
-        for c in range(c0, c1):
-            mean[c] = mu[c - c0]
-            var[c] = v[c - c0]
+            xr = x[n, c0:c1]
+            yr = y[n, c0:c1]
+            for k in range(W):
+                yr[k] = xr[k] * scale[k] + shift[k]
+        mean[c0:c1] = mu
+        var[c0:c1] = v
 
 
 def batchnorm_forward(x, gamma, beta, eps):
@@ -398,11 +410,11 @@ def batchnorm_forward(x, gamma, beta, eps):
     mean = np.empty(C, dtype=x.dtype)
     var = np.empty(C, dtype=x.dtype)
     if L == 1:
-        _launch(_bn_forward_2d, x.size, x.reshape(N, C), gamma, beta, eps, _channel_block(C),
-                y.reshape(N, C),
-                       mean, var)
+        _launch(_bn_forward_2d, x.size, x.reshape(N, C), gamma, beta, eps,
+                _channel_block(C, _bn_forward_2d, x.size), y.reshape(N, C), mean, var)
     else:
-        _launch(_bn_forward, x.size, x, gamma, beta, eps, _channel_block(C), y, mean, var)
+        _launch(_bn_forward, x.size, x, gamma, beta, eps, _channel_block(C, _bn_forward, x.size),
+                y, mean, var)
     return y, mean, var
 
 
@@ -438,30 +450,33 @@ def _bn_backward(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
 
 @_kernel(1 << 17)
 def _bn_backward_2d(dy, x, mean, var, gamma, eps, cb, dx, dgamma, dbeta):
-    """The (N, C) case: the channel loop innermost."""
+    """The (N, C) case: the channel loop innermost, over rows as in the forward."""
     N, C = x.shape
     for blk in prange((C + cb - 1) // cb):
         c0 = blk * cb
         c1 = min(C, c0 + cb)
+        W = c1 - c0
         invstd = 1.0 / np.sqrt(var[c0:c1].astype(np.float64) + eps)
         mu = mean[c0:c1].astype(np.float64)
-        sdy = np.zeros(c1 - c0)
-        sdyx = np.zeros(c1 - c0)
+        sdy = np.zeros(W)
+        sdyx = np.zeros(W)
         for n in range(N):
-            for c in range(c0, c1):
-                k = c - c0
-                g = dy[n, c]
+            xr = x[n, c0:c1]
+            gr = dy[n, c0:c1]
+            for k in range(W):
+                g = gr[k]
                 sdy[k] += g
-                sdyx[k] += g * (x[n, c] - mu[k]) * invstd[k]
+                sdyx[k] += g * (xr[k] - mu[k]) * invstd[k]
         coef = gamma[c0:c1] * invstd / N
         for n in range(N):
-            for c in range(c0, c1):
-                k = c - c0
-                xhat = (x[n, c] - mu[k]) * invstd[k]
-                dx[n, c] = coef[k] * (N * dy[n, c] - sdy[k] - xhat * sdyx[k])
-        for c in range(c0, c1):
-            dgamma[c] = sdyx[c - c0]
-            dbeta[c] = sdy[c - c0]
+            xr = x[n, c0:c1]
+            gr = dy[n, c0:c1]
+            dr = dx[n, c0:c1]
+            for k in range(W):
+                xhat = (xr[k] - mu[k]) * invstd[k]
+                dr[k] = coef[k] * (N * gr[k] - sdy[k] - xhat * sdyx[k])
+        dgamma[c0:c1] = sdyx
+        dbeta[c0:c1] = sdy
 
 
 def batchnorm_backward(dy, x, mean, var, gamma, eps):
@@ -473,10 +488,10 @@ def batchnorm_backward(dy, x, mean, var, gamma, eps):
     if L == 1:
         _launch(_bn_backward_2d, x.size, dy.reshape(N, C), x.reshape(N, C), mean, var, gamma,
                 eps,
-                        _channel_block(C), dx.reshape(N, C), dgamma, dbeta)
+                _channel_block(C, _bn_backward_2d, x.size), dx.reshape(N, C), dgamma, dbeta)
     else:
-        _launch(_bn_backward, x.size, dy, x, mean, var, gamma, eps, _channel_block(C), dx,
-                dgamma, dbeta)
+        _launch(_bn_backward, x.size, dy, x, mean, var, gamma, eps,
+                _channel_block(C, _bn_backward, x.size), dx, dgamma, dbeta)
     return dx, dgamma, dbeta
 
 
@@ -537,19 +552,31 @@ def maxout_forward(x, pieces):
 
 @_kernel(1 << 17)
 def _maxout_backward(dy, winner, K, dx):
+    """Returns how many winners lie outside [0, K) (those units' gradients are
+    not written: a winner is an index, checked before it is used)."""
     N, F = dy.shape
+    bad = 0
     for n in prange(N):
+        row = dx[n]
+        row[:] = 0                           # the losing pieces (a vectorized fill)
         for f in range(F):
-            for k in range(K):
-                dx[n, f * K + k] = dy[n, f] if winner[n, f] == k else 0
+            w = winner[n, f]
+            if 0 <= w < K:
+                row[f * K + w] = dy[n, f]
+            else:
+                bad += 1
+    return bad
 
 
 def maxout_backward(dy, winner, pieces):
     contract.maxout_backward(dy, winner, pieces)
     N, F = dy.shape
     dx = np.empty((N, F * pieces), dtype=dy.dtype)
-    _launch(_maxout_backward, dx.size, np.ascontiguousarray(dy), np.ascontiguousarray(winner),
-            pieces, dx)
+    bad = _launch(_maxout_backward, dx.size, np.ascontiguousarray(dy),
+                  np.ascontiguousarray(winner), pieces, dx)
+    if bad:
+        raise ValueError(f"kernel maxout_backward: winner outside [0, {pieces}) in {bad} units "
+                         "(a winner is the index of a unit's largest piece)")
     return dx
 
 

@@ -267,6 +267,10 @@ def maxout_forward(x, pieces):
 def maxout_backward(dy, winner, pieces):
     """``dx`` (N, F*pieces): ``dy[n, f]`` at the winning piece, 0 elsewhere."""
     contract.maxout_backward(dy, winner, pieces)
+    bad = int(((winner < 0) | (winner >= pieces)).sum())
+    if bad:
+        raise ValueError(f"kernel maxout_backward: winner outside [0, {pieces}) in {bad} units "
+                         "(a winner is the index of a unit's largest piece)")
     N, F = dy.shape
     dx = np.zeros((N, F, pieces), dtype=dy.dtype)
     np.put_along_axis(dx, winner[:, :, None], dy[:, :, None], axis=2)
