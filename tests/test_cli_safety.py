@@ -73,6 +73,31 @@ def test_overwrite_clears_the_old_run_first(tmp_path, capsys):
     assert open(mine).read() == "mine"                  # not a file minigan wrote
 
 
+def test_a_folder_another_process_trains_into_now_is_refused(tmp_path, capsys):
+    """Two trainers writing one folder at once would interleave their logs,
+    metrics and checkpoints: while the folder's lock is held (as a training
+    process holds it), a second run, fresh or resumed, stops with one line
+    naming the holder and changes nothing; once it is free, the run goes on."""
+    pytest.importorskip("fcntl")
+    out = str(tmp_path / "run")
+    assert run(capsys, "train", *MLP, "--epochs", "1", "--out", out)[0] == 0
+    ckpt = os.path.join(out, "checkpoint.npz")
+    held = run_files.lock_folder(out)
+    try:
+        before = snapshot(out)
+        for argv in (("--resume", ckpt, "--epochs", "2", "--no-progress"),
+                     (*MLP, "--epochs", "1", "--out", out, "--overwrite")):
+            err = one_line_error(capsys, "train", *argv)
+            assert f"{out} is in use" in err and f"(pid {os.getpid()})" in err, err
+        with pytest.raises(run_files.RunInUse, match="is in use"):
+            Trainer.from_checkpoint(ckpt, log=lambda *a: None).fit(2, progress=False)
+        assert snapshot(out) == before
+    finally:
+        held.close()
+    assert run(capsys, "train", "--resume", ckpt, "--epochs", "2", "--no-progress")[0] == 0
+    assert checkpoint.load(ckpt)[1]["epoch"] == 2
+
+
 def test_the_library_refuses_too(done_run):
     cfg = Config(model="mlp", limit=32, batch_size=16, epochs=1, out=done_run,
                                 backend="numpy", eval_every=0)

@@ -116,6 +116,7 @@ def test_leaky_relu_backward_and_channel_sum(fast, shape, dtype, slope, seed):
 @given(st.tuples(st.integers(2, 8), st.integers(1, 20), st.integers(1, 30)), dtypes,
        st.integers(0, 2**31 - 1))
 @example((3, 17, 5), np.float32, 0)               # C > 8: blocks of several channels
+@example((4, 19, 1), np.float64, 0)               # (N, C): the 2D kernels, blocks as above
 def test_batchnorm(fast, shape, dtype, seed):
     mod, dev = fast
     rng = np.random.default_rng(seed)

@@ -21,7 +21,10 @@ A run folder ``runs/<name>/`` holds::
 
 A folder that holds another run's files is refused (:class:`RunExists`)
 unless the caller asks to overwrite it, and then only these files are
-removed.
+removed. While a run trains, it holds ``.minigan.lock`` in its folder (an
+advisory ``flock``, released when the process ends however it ends): a
+second process training into the same folder at the same time, which would
+interleave both runs' files, is refused (:class:`RunInUse`).
 """
 
 import csv
@@ -36,6 +39,37 @@ from .config import N_CLASSES
 
 class RunExists(ValueError):
     """The output folder already holds another run."""
+
+
+class RunInUse(ValueError):
+    """Another process is training into the output folder now."""
+
+
+def lock_folder(out):
+    """Hold ``<out>/.minigan.lock`` for this process and return it open (the
+    lock lasts while it is open); raises :class:`RunInUse`, naming the
+    holder's pid, if another process holds it. Where ``flock`` does not
+    exist (Windows), returns None: no lock."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    os.makedirs(out, exist_ok=True)
+    f = open(os.path.join(out, ".minigan.lock"), "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        pid = f.read().strip() or "unknown"
+        f.close()
+        raise RunInUse(f"{out} is in use: another minigan process (pid {pid}) is training "
+                       "into it now; wait for it to end, or write elsewhere with --out PATH "
+                       "or --name NAME") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
 
 
 RUN_FILES = ("config.json", "log.csv", "metrics.csv", "checkpoint.npz")

@@ -312,11 +312,21 @@ class Trainer:
 
         A fresh trainer refuses to write into a folder that holds another run
         (``RunExists``) unless ``overwrite``; a trainer resumed from a
-        checkpoint in its own folder goes on there."""
+        checkpoint in its own folder goes on there. A folder that another
+        process trains into now is refused in both cases (``RunInUse``)."""
         cfg, paths = self.cfg, self.paths()
         epochs = epochs or cfg.epochs
         if self.step >= epochs * self.steps_per_epoch:
             return self                  # nothing to train: leave every file as it is
+        lock = run_files.lock_folder(cfg.out)
+        try:
+            return self._fit(epochs, progress, overwrite)
+        finally:
+            if lock is not None:
+                lock.close()             # the folder is free again
+
+    def _fit(self, epochs, progress, overwrite):
+        cfg, paths = self.cfg, self.paths()
         self.claim_folder(overwrite)
         os.makedirs(paths["samples"], exist_ok=True)
         with open(paths["config"], "w") as f:
