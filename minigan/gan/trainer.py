@@ -314,11 +314,10 @@ class Trainer:
         (``RunExists``) unless ``overwrite``; a trainer resumed from a
         checkpoint in its own folder goes on there. A folder that another
         process trains into now is refused in both cases (``RunInUse``)."""
-        cfg, paths = self.cfg, self.paths()
-        epochs = epochs or cfg.epochs
+        epochs = epochs or self.cfg.epochs
         if self.step >= epochs * self.steps_per_epoch:
             return self                  # nothing to train: leave every file as it is
-        lock = run_files.lock_folder(cfg.out)
+        lock = run_files.lock_folder(self.cfg.out)
         try:
             return self._fit(epochs, progress, overwrite)
         finally:
