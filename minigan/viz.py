@@ -60,19 +60,28 @@ def save_points(path, points, means=None, title=None, lim=None):
     plt.close(fig)
 
 
+def loss_curve(steps, values, smooth=25, points=5000):
+    """The drawn curve of one logged series: its moving average over
+    ``smooth`` steps (each at its window's last step), every k-th one
+    (ending at the last step) so that at most ``points`` are drawn; more do
+    not show at a picture's width, and 400,000 would cost seconds a picture."""
+    steps, v = np.asarray(steps), np.asarray(values, np.float64)
+    if len(v) >= smooth:
+        steps = steps[smooth - 1:]
+        v = np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+    every = max(1, -(-len(v) // points))
+    return steps[::-1][::every][::-1], v[::-1][::every][::-1]
+
+
 def plot_losses(path, steps, d_loss, g_loss, d_real=None, d_fake=None, smooth=25,
                 probabilities=True):
-    """D and G losses (moving average over ``smooth`` steps) and, if given,
-    mean D(x) and D(G(z)), against the step: probabilities in [0, 1] for the
+    """D and G losses and, if given, mean D(x) and D(G(z)), against the step
+    (each as :func:`loss_curve` draws it): probabilities in [0, 1] for the
     BCE objectives, raw critic scores (``probabilities=False``) otherwise."""
     def ma(v):
-        v = np.asarray(v, np.float64)
-        if len(v) < smooth:
-            return v
-        return np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+        return loss_curve(steps, v, smooth)[1]
 
-    steps = np.asarray(steps)
-    s = steps[len(steps) - len(ma(d_loss)):]
+    s = loss_curve(steps, d_loss, smooth)[0]
     panels = 2 if d_real is not None else 1
     plt = _pyplot()
     fig, axes = plt.subplots(panels, 1, figsize=(7, 3 * panels), dpi=100, sharex=True)

@@ -6,7 +6,7 @@ A run folder ``runs/<name>/`` holds::
     log.csv              step, epoch, d_loss, g_loss, d_real, d_fake, seconds
                          (and info_loss for an InfoGAN)
     samples/epoch_NNN.png    the fixed-noise grid after each epoch
-    progress.gif         those grids as an animation
+    progress.gif         those grids as an animation (50 frames at most)
     losses.png           loss curves and D's outputs
     metrics.csv, metrics.png   classifier FID / IS / coverage (or 2D mode
                          metrics; class_accuracy for a conditional GAN,
@@ -27,6 +27,7 @@ second process training into the same folder at the same time, which would
 interleave both runs' files, is refused (:class:`RunInUse`).
 """
 
+import array
 import csv
 import glob
 import os
@@ -107,20 +108,44 @@ def paths(out):
     return {k: os.path.join(out, v) for k, v in names.items()}
 
 
-def open_log(path, fields, step):
-    """The CSV log as ``(file, writer)``, trimmed to the rows before ``step`` (a
-    resumed run rewrites what the interrupted one logged after its checkpoint).
-    The header is on disk before the first step."""
-    rows = []
-    if step and os.path.exists(path):
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) < step]
-    f = open(path, "w", newline="")
-    writer = csv.DictWriter(f, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    f.flush()
-    return f, writer
+class LossLog:
+    """log.csv, one row per step, and the columns that losses.png draws, kept
+    in memory: the picture is redrawn after every epoch, and reading the
+    whole log back each time would cost more than the epoch at 400 epochs.
+    On resume the log is trimmed to the rows before ``step`` (a resumed run
+    rewrites what the interrupted one logged after its checkpoint). The
+    header is on disk before the first step."""
+
+    PLOTTED = ("step", "d_loss", "g_loss", "d_real", "d_fake")
+
+    def __init__(self, path, fields, step):
+        rows = []
+        if step and os.path.exists(path):
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) < step]
+        self.columns = {k: array.array("d", (float(r[k]) for r in rows)) for k in self.PLOTTED}
+        self.file = open(path, "w", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=fields)
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+        self.file.flush()
+
+    def write(self, row):
+        """Add one step's ``row`` (the CSV's text), on disk at once: the log can be watched."""
+        self.writer.writerow(row)
+        self.file.flush()
+        for k, column in self.columns.items():
+            column.append(float(row[k]))
+
+    def plot(self, path, probabilities):
+        """losses.png (D's outputs drawn as probabilities for the BCE objectives)."""
+        c = self.columns
+        if len(c["step"]):
+            viz.plot_losses(path, c["step"], c["d_loss"], c["g_loss"], c["d_real"], c["d_fake"],
+                            probabilities=probabilities)
+
+    def close(self):
+        self.file.close()
 
 
 def tensorboard(out, enabled):
@@ -131,30 +156,34 @@ def tensorboard(out, enabled):
     return SummaryWriter(os.path.join(out, "tb"))
 
 
-def write_frame(p, epoch, samples, grid_columns=None, means=None, lim=None):
+GIF_FRAMES = 50      # progress.gif's frames at most (a longer animation is not watched)
+
+
+def gif_frames(epochs, epoch, total):
+    """Which of the sample pictures of ``epochs`` progress.gif shows after
+    ``epoch`` of a run of ``total``: every s-th epoch's, s = total / 50
+    rounded up (every epoch's up to 50 epochs), and the latest; or None when
+    it is not redrawn after this epoch (only after every s-th and the last,
+    so that the animation costs about 50 redrawings, however long the run)."""
+    s = max(1, -(-total // GIF_FRAMES))
+    if epoch % s and epoch < total:
+        return None
+    return sorted(e for e in epochs if e % s == 0 or e == epoch)
+
+
+def write_frame(p, epoch, total, samples, grid_columns=None, means=None, lim=None):
     """The epoch's sample picture (a grid of images, or 2D points beside the
-    mixture's ``means``) and the animation of all pictures so far."""
+    mixture's ``means``) and the animation of the pictures so far (:func:`gif_frames`)."""
     frame = os.path.join(p["samples"], f"epoch_{epoch:03d}.png")
     if means is not None:
         viz.save_points(frame, samples, means, title=f"epoch {epoch}", lim=lim)
     else:
         viz.save_grid(frame, samples, nrow=grid_columns)
-    frames = sorted(os.path.join(p["samples"], f) for f in os.listdir(p["samples"])
-                    if f.startswith("epoch_") and f.endswith(".png"))
-    viz.make_gif(p["gif"], frames)
-
-
-def plot_losses(p, probabilities):
-    """losses.png from log.csv (D's outputs drawn as probabilities for the
-    BCE objectives)."""
-    with open(p["log"], newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return
-    col = {k: [float(r[k]) for r in rows] for k in ("step", "d_loss", "g_loss", "d_real",
-                                                     "d_fake")}
-    viz.plot_losses(p["losses"], col["step"], col["d_loss"], col["g_loss"], col["d_real"],
-                    col["d_fake"], probabilities=probabilities)
+    done = [int(f[6:-4]) for f in os.listdir(p["samples"])
+            if f.startswith("epoch_") and f.endswith(".png") and f[6:-4].isdigit()]
+    shown = gif_frames(done, epoch, total)
+    if shown is not None:
+        viz.make_gif(p["gif"], [os.path.join(p["samples"], f"epoch_{e:03d}.png") for e in shown])
 
 
 def append_metrics(p, row, key):
@@ -179,15 +208,17 @@ def end_of_epoch(trainer):
     cfg, p, tb = trainer.cfg, paths(trainer.cfg.out), trainer.tb_writer
     epoch = trainer.epoch
     out = trainer.sample()
+    total = max(epoch, trainer.target_epochs)
     if trainer.points:
-        write_frame(p, epoch, out, means=data.datasets.TOYS[cfg.dataset][0](),
+        write_frame(p, epoch, total, out, means=data.datasets.TOYS[cfg.dataset][0](),
                     lim=1.5 if cfg.dataset == "ring" else 6)
     else:
-        write_frame(p, epoch, out, grid_columns=trainer.grid_columns)
+        write_frame(p, epoch, total, out, grid_columns=trainer.grid_columns)
         if tb is not None:
             tb.add_image("samples", viz.image_grid(out, trainer.grid_columns), trainer.step,
                          dataformats="HWC")
-    plot_losses(p, probabilities=cfg.loss in objectives.BCE)
+    if trainer.loss_log is not None:
+        trainer.loss_log.plot(p["losses"], probabilities=cfg.loss in objectives.BCE)
     if cfg.eval_every and epoch % cfg.eval_every == 0:
         row = {"epoch": epoch, "step": trainer.step, **trainer.evaluate()}
         append_metrics(p, row, "modes_captured" if trainer.points else "fid")

@@ -54,6 +54,8 @@ class Trainer:
         self.cluster_sizes = None
         self.claimed_folder = False      # fit() may write into cfg.out (see claim_folder)
         self.tb_writer = None            # the TensorBoard writer while fit() runs
+        self.loss_log = None             # log.csv and the plotted losses while fit() runs
+        self.target_epochs = 0           # the epochs that fit() trains to
         if sampling_only is not None:
             # a trainer that only samples (minigan sample / evaluate): no data,
             # what sampling needs comes from the checkpoint's metadata
@@ -332,7 +334,8 @@ class Trainer:
             json.dump(cfg.to_dict(), f, indent=1)
         spe = self.steps_per_epoch
         total = epochs * spe
-        f, writer = run_files.open_log(paths["log"], self.csv_fields, self.step)
+        self.target_epochs = epochs
+        self.loss_log = log = run_files.LossLog(paths["log"], self.csv_fields, self.step)
         self.tb_writer = run_files.tensorboard(cfg.out, cfg.tensorboard)
         bar = None
         if progress:
@@ -350,10 +353,9 @@ class Trainer:
                             else "no checkpoint had been written yet")
                     raise TrainingDiverged(f"{e}; training stopped, {keep}") from None
                 self.elapsed += time.perf_counter() - t0
-                writer.writerow({"step": self.step - 1, "epoch": epoch,
-                                 **{k: f"{v:.6g}" for k, v in m.items()},
-                                 "seconds": f"{self.elapsed:.3f}"})
-                f.flush()                # a row on disk per step: the log can be watched
+                log.write({"step": self.step - 1, "epoch": epoch,
+                           **{k: f"{v:.6g}" for k, v in m.items()},
+                           "seconds": f"{self.elapsed:.3f}"})
                 if self.tb_writer is not None:
                     for name, value in m.items():
                         self.tb_writer.add_scalar(run_files.TB_TAGS.get(name, name), value,
@@ -365,7 +367,7 @@ class Trainer:
                 if self.step % spe == 0:
                     self.end_of_epoch()
         finally:
-            f.close()
+            log.close()
             if bar is not None:
                 bar.close()
             if self.tb_writer is not None:
