@@ -84,8 +84,10 @@ def table(rows, epochs):
             ours = [mean_se([r[k] * (100 if k == "high_quality_share" else 1) for r in rs])
                     for k in KEYS]
             cells = []
-            for (m, se), (pm, pse) in zip(ours, PAPER.get((dataset, name), [(None, None)] * 3)):
-                cells += [f"{m:.2f} ± {se:.2f}", "—" if pm is None else f"{pm} ± {pse}"]
+            for (m, se), (pm, pse), d in zip(ours, PAPER.get((dataset, name), [(None, None)] * 3),
+                                             (1, 1, 2)):      # the paper's decimals
+                cells += [f"{m:.{d + 1}f}" + (f" ± {se:.{d + 1}f}" if len(rs) > 1 else ""),
+                          "—" if pm is None else f"{pm:.{d}f} ± {pse:.{d}f}"]
             cells[2] += " %"
             cells[3] += " %" if cells[3] != "—" else ""
             lines.append(f"| {name} | {dataset} | " + " | ".join(cells) +
@@ -264,7 +266,8 @@ def main():
             how = "resumed, " if r["resumed"] else ""
             print(f"{r['dataset']} {r['variant']} seed {r['seed']}: "
                   + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS)
-                  + f" ({how}{r['epochs_trained']} epochs, {r['seconds']:.0f} s)", flush=True)
+                  + f" ({how}{r['epochs_trained']} epochs; {r['seconds']:.0f} s now, "
+                    f"{r['train_seconds'] / 3600:.1f} h of training steps in all)", flush=True)
     print(table(rows, args.epochs))
     if args.json:
         with open(args.json, "w") as f:

@@ -88,12 +88,14 @@ def one_run(job):
                                       sampling_only=True)
     scores = Evaluator(dataset if toy else "images", n_scored, 0).score(trainer.sample,
                                                                        trainer.cfg.latent_dim)
+    shown = out if not os.path.isabs(out) else os.path.join("runs", os.path.basename(out))
     return {"variant": name, "dataset": dataset, "seed": seed,
             "seconds": None if score_only else seconds, "resumed": start[0] == "--resume",
             "epochs_trained": trainer.epoch, "samples_scored": n_scored,
-            # the command as documented (output under runs/variants), whatever --out was
-            "command": "minigan " + " ".join(os.path.join("runs", "variants",
-                                                           os.path.basename(a)) if a == out else a
+            # the run's training time over all its sittings (the trainer's clock, steps only)
+            "train_seconds": trainer.elapsed,
+            # the command (an absolute --out shown under runs/), to run it again
+            "command": "minigan " + " ".join(shown if a == out else a
                                               for a in argv if a not in ("--resume", ckpt)),
             **{k: float(scores[k]) for k in (KEYS if toy else IMAGE_KEYS)}}
 

@@ -23,6 +23,11 @@ def test_quick_run_makes_the_table_and_the_figure(tmp_path):
                                                                        ("PacGAN2", "ring")]
     assert "--pack 2" in result["rows"][1]["command"]
     assert not any(r["resumed"] for r in result["rows"])
+    gan = result["rows"][0]                             # one trial: its value, no ± cell
+    line = next(t for t in out.stdout.splitlines() if t.startswith("| GAN | ring |"))
+    assert (f"| {gan['modes_captured']:.2f} | 6.3 ± 0.5 | {100 * gan['high_quality_share']:.2f}"
+            f" % | 98.2 ± 0.2 % | {gan['reverse_kl']:.3f} | 0.45 ± 0.09 | 1 x 1 |") in line
+    assert "--out runs/ring-gan-0 " in gan["command"] and gan["train_seconds"] > 0
     for r in result["rows"]:                            # the authors' sample count
         share = r["high_quality_share"] * 2500
         assert r["samples_scored"] == 2500 and abs(share - round(share)) < 1e-9
