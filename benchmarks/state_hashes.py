@@ -46,6 +46,10 @@ RUNS = {
                                    "0.2", "--pack", "2"],
     "pacgan-mlp pack 2": ["--model", "pacgan-mlp", "--dataset", "grid", "--limit", "800",
                           "--pack", "2"],
+    "toy simultaneous updates": ["--model", "toy", "--limit", "2048", "--updates",
+                                 "simultaneous"],
+    "dcgan simultaneous updates": ["--limit", "64", "--clusters", "0", "--updates",
+                                   "simultaneous"],
 }
 
 

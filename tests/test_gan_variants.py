@@ -75,7 +75,7 @@ def test_step_gradients_are_the_objectives_derivatives(name, rng):
         # with an absolute floor of the rounding of central differences
         np.testing.assert_allclose(host(grad), host(numeric), rtol=1e-6, atol=1e-9, err_msg=what)
 
-    fake, _ = critic_step(G, D, _NoStep(), real, z, game, Inputs(spatial=False))
+    fake, _, _ = critic_step(G, D, _NoStep(), real, z, game, Inputs(spatial=False))
     for pname, p, grad in D.parameters():
         numeric = gradcheck.numerical_gradient(
             lambda: obj.d_loss(D.forward(real), D.forward(G.forward(z)))[0], p)
@@ -120,6 +120,43 @@ def test_simultaneous_updates_take_both_gradients_at_the_same_weights(simultaneo
         np.testing.assert_allclose(host(G.state_dict()[k]), G0[k] - g, rtol=1e-6, atol=1e-9)
     for k, d in D_new.items():
         np.testing.assert_allclose(host(D.state_dict()[k]), d, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_simultaneous_step_judges_the_fakes_once_when_the_critic_allows(dropout, rng):
+    """Simultaneous updates: a critic whose forward pass changes no state
+    runs forward twice a step (the reals, the fakes), G's gradient going back
+    through the fakes' pass, and the step ends bit for bit where the step
+    with a third forward pass ends; a critic with Dropout (a new mask each
+    pass) runs three times, as before."""
+    from minigan.gan.step import Game
+    f64 = np.float64
+
+    def nets():
+        G = mg.Sequential(mg.Dense(2, 8, rng=1, dtype=f64), mg.BatchNorm(8, dtype=f64),
+                          mg.ReLU(), mg.Dense(8, 2, rng=2, dtype=f64))
+        D = mg.Sequential(mg.Dense(4, 6, rng=3, dtype=f64), mg.Maxout(3),
+                          *([Dropout(0.3, rng=5)] if dropout else []),
+                          mg.Dense(2, 1, rng=4, dtype=f64))
+        return G, D
+
+    real, z = arr(rng.standard_normal((6, 2))), arr(rng.standard_normal((6, 2)))
+    ends = []
+    for rerun in (False, True):
+        G, D = nets()
+        calls = []
+        forward = D.forward
+        D.forward = lambda x: calls.append(1) or forward(x)
+        if rerun:
+            D.forward_changes_state = lambda: True
+        opts = optim.Adam(G.parameters(), lr=0.1), optim.Adam(D.parameters(), lr=0.1)
+        for _ in range(3):
+            gan.gan_step(G, D, *opts, real, z, game=Game(simultaneous=True),
+                         io=Inputs(pack=2, spatial=False))
+        assert len(calls) == 3 * (3 if rerun or dropout else 2)
+        ends.append({f"{net}.{k}": host(v).copy() for net, n in (("G", G), ("D", D))
+                     for k, v in n.state_dict().items()})
+    assert_same_state(*ends)
 
 
 def test_pacgan_mlp_trains_with_the_authors_update_rule():

@@ -107,3 +107,57 @@ def test_dropout_state_saved_by_an_older_minigan_still_loads():
     again = mg.Sequential(mg.Dense(3, 2, rng=1), mg.Dropout(0.5, rng=1))
     again.load_state_dict(state)
     assert again[1].seed == net[1].seed
+
+
+def _one_forward_cases():
+    """Every layer case of the gradient-check table in training mode, and a
+    spectral-normalized Dense in training mode (its power iteration)."""
+    from minigan import gradcheck
+    cases = [(layer.train(), x) for layer, x in gradcheck.layer_cases()]
+    x = cases[0][1]
+    cases.append((mg.spectral_norm(mg.Dense(6, 5, rng=1, dtype=np.float64), rng=1), x))
+    return cases
+
+
+@pytest.mark.parametrize("case", range(len(_one_forward_cases())))
+def test_two_backward_passes_from_one_forward_pass_repeat_two_pairs(case, rng):
+    """``pending``/``resume``: a backward pass dropping nothing that the next
+    one reads. One forward pass, backward with dy1, resume, backward with dy2
+    (frozen) gives exactly what two forward/backward pairs give on copies of
+    the layer in the same state."""
+    import copy
+    layer, x = _one_forward_cases()[case]
+    twins = [copy.deepcopy(layer) for _ in range(3)]
+    y = twins[0].forward(x)
+    dy1, dy2 = (arr(rng.standard_normal(y.shape)) for _ in range(2))
+    pending = twins[0].pending()
+    dx1 = twins[0].backward(dy1)
+    twins[0].resume(pending)
+    dx2 = twins[0].backward(dy2, param_grads=False)
+    twins[1].forward(x)
+    np.testing.assert_array_equal(host(dx1), host(twins[1].backward(dy1)))
+    assert grads_of(twins[0]).keys() == grads_of(twins[1]).keys()
+    for name, g in grads_of(twins[1]).items():
+        np.testing.assert_array_equal(grads_of(twins[0])[name], g, err_msg=name)
+    twins[2].forward(x)
+    np.testing.assert_array_equal(host(dx2), host(twins[2].backward(dy2, param_grads=False)))
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        twins[0].backward(dy2)             # resumed once: that pass is spent again
+
+
+@pytest.mark.parametrize("case", range(len(_one_forward_cases())))
+def test_a_forward_pass_said_to_change_no_state_repeats_exactly(case):
+    """Where ``forward_changes_state()`` is False, a second forward pass gives
+    the same output bit for bit and the state (weights, buffers, counters) is
+    as before the first; where it is True, the state does change."""
+    layer, x = _one_forward_cases()[case]
+    before = snapshot(layer)
+    y = host(layer.forward(x)).copy()
+    if layer.forward_changes_state():
+        changed = any(not np.array_equal(v, before[k]) for k, v in snapshot(layer).items())
+        assert changed, f"{layer!r} says its forward pass changes state; it did not"
+    else:
+        np.testing.assert_array_equal(host(layer.forward(x)), y)
+        for k, v in snapshot(layer).items():
+            np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert not layer.eval().forward_changes_state()

@@ -9,7 +9,10 @@
              last critic step); backward through D without touching D's grads,
              then through G; optimizer step on G
     [simultaneous updates: D's optimizer step waits until after G's step, so
-     both gradients are taken at the same weights]
+     both gradients are taken at the same weights; then, unless D's forward
+     pass changes state (Dropout, BatchNorm) or a penalty reruns it, G's
+     gradient goes back through the same D(fake) as D's, as in the PacGAN
+     authors' graph, and D runs forward twice a step, not three times]
 
 The objective (:mod:`minigan.gan.objectives`) gives the losses and their
 gradients with respect to D's outputs. A separable objective (every classic
@@ -82,9 +85,12 @@ def _update_critic(D, opt_D, game):
 
 
 def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=None,
-                targets=None, noise=None, update=True):
-    """One update of D on ``real`` against ``G(z)``; returns (fake, metrics).
-    ``update=False`` leaves D's gradients in ``D.grads`` without stepping.
+                targets=None, noise=None, update=True, keep=False):
+    """One update of D on ``real`` against ``G(z)``; returns (fake, metrics,
+    verdict). ``update=False`` leaves D's gradients in ``D.grads`` without
+    stepping. ``keep=True`` (a separable objective, no penalty): D keeps its
+    forward pass on the fakes through the backward pass, and ``verdict`` is
+    its output there, for :func:`generator_step` (else None).
 
     ``targets`` (BCE objectives): D's targets on the reals and the fakes, one
     per D output (noisy or flipped labels), instead of ``game.real_label`` and
@@ -106,7 +112,10 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=Non
         D.backward(dl, input_grad=False)
         out_fake = D.forward(X_fake)
         loss_fake, info, dl = obj.d_fake(out_fake, t_fake, codes)
+        pending = D.pending() if keep else None
         D.backward(dl, input_grad=False)
+        if keep:
+            D.resume(pending)
         d_loss = loss_real + loss_fake
     if game.gp_weight:
         # x_hat = eps*real + (1 - eps)*fake, eps ~ U(0, 1) per sample
@@ -120,14 +129,16 @@ def critic_step(G, D, opt_D, real, z, game, io, labels=None, eps=None, codes=Non
          "d_fake": _mean_output(game.loss, out_fake[:, :1])}
     if info is not None:
         m["info_loss"] = info
-    return fake, m
+    return fake, m, out_fake if keep else None
 
 
 def generator_step(G, D, opt_G, fake, game, io, real=None, labels=None, codes=None,
-                   noise=None):
+                   noise=None, verdict=None):
     """One update of G through D's verdict on ``fake`` (G's output of the last
     critic step); D's weights and grads are not touched. A coupled objective
-    also sees D's scores of ``real``. Returns G's loss."""
+    also sees D's scores of ``real``. ``verdict``: D's output on ``fake``
+    from :func:`critic_step` with ``keep=True``, at D's present weights (so
+    D is not run again). Returns G's loss."""
     obj = game.objective()
     G.zero_grad()
     X_fake = io.d_input(_noisy(fake, None if noise is None else noise[1]), labels)
@@ -139,7 +150,8 @@ def generator_step(G, D, opt_G, fake, game, io, real=None, labels=None, codes=No
         X_real = io.d_input(_noisy(real, None if noise is None else noise[0]), labels)
         g_loss, _, _, _, dX = _together(D, X_real, X_fake, loss, param_grads=False)
     else:
-        g_loss, _, dl = obj.g_loss(D.forward(X_fake), None, codes)
+        g_loss, _, dl = obj.g_loss(D.forward(X_fake) if verdict is None else verdict, None,
+                                   codes)
         dX = D.backward(dl, param_grads=False)
     G.backward(io.d_input_grad(dX, fake.shape), input_grad=False)
     opt_G.step()
@@ -177,11 +189,14 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
     k = game.n_critic
     labels, eps, codes, targets, noise = (v if v is not None else [None] * k
                                           for v in (labels, eps, codes, targets, noise))
+    keep = (game.simultaneous and not game.objective().coupled and not game.gp_weight
+            and not D.forward_changes_state())
     for i in range(k):
-        fake, m = critic_step(G, D, opt_D, real[i], z[i], game, io, labels[i], eps[i],
-                              codes[i], targets[i], noise[i], update=not game.simultaneous)
+        fake, m, verdict = critic_step(G, D, opt_D, real[i], z[i], game, io, labels[i], eps[i],
+                                       codes[i], targets[i], noise[i],
+                                       update=not game.simultaneous, keep=keep)
     m["g_loss"] = generator_step(G, D, opt_G, fake, game, io, real[-1], labels[-1], codes[-1],
-                                 noise[-1])
+                                 noise[-1], verdict)
     if game.simultaneous:            # D's gradient was taken before G's step, at D's old weights
         _update_critic(D, opt_D, game)
     return dict(zip(m, backend.fetch(m.values())))     # one transfer from a GPU per step

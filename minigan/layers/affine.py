@@ -31,6 +31,7 @@ class Affine(Layer):
     spectral_normalizable = False  # Dense and Conv2D: spectral_norm may normalize W
     sn_iterations = None         # None: no spectral normalization
     _sn_cache = None
+    _pending = ("cache", "_sn_cache")
 
     # -- subclass API ------------------------------------------------------
     def _check(self, x):
@@ -52,6 +53,9 @@ class Affine(Layer):
         n = self.sn_iterations if self.training else 0
         W_sn, self._sn_cache = spectral_norm_forward(W, self.buffers["sn_u"], n)
         return W_sn
+
+    def forward_changes_state(self):
+        return self.training and self.sn_iterations is not None     # the power iteration
 
     def _accumulate_weight_grads(self, dW, db):
         if dW is not None and self.sn_iterations is not None:

@@ -108,6 +108,35 @@ class Layer:
         """Sub-layers, in order (``Sequential`` has some)."""
         return []
 
+    # -- one forward pass, two backward passes -------------------------------
+    # the attributes a forward pass leaves for its backward pass (which drops them)
+    _pending = ("cache",)
+
+    def pending(self):
+        """What the latest forward pass left for backward, in this layer and
+        its children. A backward pass drops it; :meth:`resume` puts it back,
+        so that a second backward pass runs from the same forward pass (the
+        simultaneous GAN step sends D's gradient and G's back through one
+        ``D(fake)``). Backward passes never change what they read from it."""
+        own = [(self, {name: getattr(self, name, None) for name in self._pending})]
+        return own + [p for child in self.children() for p in child.pending()]
+
+    @staticmethod
+    def resume(pending):
+        """Put back what :meth:`pending` returned."""
+        for layer, saved in pending:
+            for name, value in saved.items():
+                setattr(layer, name, value)
+
+    def forward_changes_state(self):
+        """Whether a forward pass of this layer or its children changes more
+        than what it leaves for backward (in training mode: a Dropout mask
+        drawn, BatchNorm's running statistics, spectral norm's power
+        iteration). Where none does, a second forward pass on the same input
+        at the same weights repeats the first exactly, and one can serve two
+        backward passes."""
+        return any(child.forward_changes_state() for child in self.children())
+
     # -- parameters ----------------------------------------------------------
     def add_param(self, name, value):
         """Register a parameter and a zero gradient of the same shape."""

@@ -56,6 +56,9 @@ class BatchNorm(Layer):
         return self._backward_through(F.batchnorm_backward, dy, param_grads, input_grad,
                                       ("gamma", "beta"))
 
+    def forward_changes_state(self):
+        return self.training                    # the running statistics
+
     def __repr__(self):
         return (f"BatchNorm({self.num_features}" + (f", groups={self.groups}" if self.groups > 1
                                                      else "")
@@ -95,6 +98,9 @@ class Dropout(Layer):
             self.counter += 1
         self.cache = (mask,)
         return self.keep_output(y)
+
+    def forward_changes_state(self):
+        return self.training                    # the counter: each pass draws a new mask
 
     def backward(self, dy, param_grads=True, input_grad=True):
         self.check_backward(dy)

@@ -21,6 +21,8 @@ class Sequential(Layer):
                                 f"expected a Layer")
         self.layers = list(layers)
 
+    _pending = ()
+
     def children(self):
         return self.layers
 

@@ -8,6 +8,8 @@ from .base import Layer
 class Reshape(Layer):
     """(N, ...) -> (N, *shape), e.g. ``Reshape(256, 7, 7)`` after a Dense."""
 
+    _pending = ("in_shape",)
+
     def __init__(self, *shape):
         super().__init__()
         self.shape = tuple(shape)
