@@ -36,7 +36,10 @@ ORIGINAL_ENV = dict(os.environ)
 STEP_MODELS = {"mlp": (100, (1, 28, 28), None), "dcgan": (100, (1, 28, 28), (32, 64, 256)),
                # minigan train's default: the dcgan on 20 k-means clusters, D's Dropout 0.3
                "dcgan-clusters": (100, (1, 28, 28), (32,)),
-               "pacgan-mlp": (2, (2,), (100,))}      # the PacGAN paper's 2D model, batch 100
+               "pacgan-mlp": (2, (2,), (100,)),      # the PacGAN paper's 2D model, batch 100
+               # the same step as its runs (and the paper's table) take it: simultaneous
+               # updates, G's gradient through D's forward pass on the fakes
+               "pacgan-mlp-simultaneous": (2, (2,), (100,))}
 CLUSTERS = 20
 
 
@@ -53,7 +56,9 @@ def build_step(model, batch, seed=0):
         labels = np.random.default_rng([seed, 1]).integers(0, CLUSTERS, batch)
         extra = dict(io=gan.Inputs(CLUSTERS), labels=backend.asarray(labels))
     else:
-        G, D = gan.build(model, rng=seed)
+        G, D = gan.build(model.replace("-simultaneous", ""), rng=seed)
+    if model.endswith("-simultaneous"):
+        extra = dict(game=gan.Game(simultaneous=True))
     oG = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     rng = np.random.default_rng(seed)
@@ -68,7 +73,8 @@ def minigan_step(model, batch, backend_name):
     backend.set_backend(backend_name)
     G, D, oG, oD, real, z, extra = build_step(model, batch)
     latent, shape = _net_inputs(model)
-    gflop = common.step_gflop(G, D, latent, shape, batch)
+    two = "game" in extra and not D.forward_changes_state()     # D(fake) serves G's step too
+    gflop = common.step_gflop(G, D, latent, shape, batch, d_forwards=2 if two else 3)
 
     def step():
         with backend.use_backend(backend_name):
@@ -106,12 +112,13 @@ def torch_twin_step(model, batch, device="cpu"):
     tG = common.torch_twin(G, (latent,)).to(device)
     tD = common.torch_twin(D, shape).to(device)
     planes = None
-    if extra:                     # the networks' inputs with the clusters, made once
+    if "io" in extra:             # the networks' inputs with the clusters, made once
         io, labels = extra["io"], extra["labels"]
         z, real = io.g_input(z, labels), io.d_input(real, labels)
         planes = torch.from_numpy(np.asarray(real)[:, 1:].copy()).to(device)
     return common.torch_step(tG, tD, torch.from_numpy(np.asarray(real)).to(device),
-                             torch.from_numpy(np.asarray(z)).to(device), planes)
+                             torch.from_numpy(np.asarray(z)).to(device), planes,
+                             simultaneous="game" in extra)
 
 
 def torch_child(model, batch, threads, reps):
@@ -321,7 +328,8 @@ def main():
         print(f"{case:<44}" + "".join(f"{rs[b]['median_ms']:>10.2f}ms" for b in backends)
               + f"   {rs['numba']['speedup_vs_numpy']:>6.1f}x")
 
-    print(f"\n{'GAN step':<15}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
+    width = max(len(m) for m in models) + 2
+    print(f"\n{'GAN step':<{width}}{'batch':>6}{'backend':>8}{'median':>11}{'first':>10}"
           f"{'GFLOP':>8}{'GFLOP/s':>9}{'torch':>11}{'ratio':>7}")
     def batches_of(model):
         own = STEP_MODELS[model][2] or batches
@@ -361,7 +369,7 @@ def main():
                 rows.append(row)
                 tm = f"{torch_ms:>9.1f}ms" if torch_ms else f"{'-':>11}"
                 ratio = f"{ms / torch_ms:>7.2f}" if torch_ms else f"{'-':>7}"
-                print(f"{model:<15}{batch:>6}{b:>8}{ms:>9.2f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
+                print(f"{model:<{width}}{batch:>6}{b:>8}{ms:>9.2f}ms{first_ms:>8.0f}ms{gflop:>8.2f}"
                       f"{gflop / (ms / 1e3):>9.1f}{tm}{ratio}  {1e3 / ms:>6.0f} steps/s")
             steps.clear()
             if torch_err:

@@ -108,17 +108,18 @@ def layer_macs(G, D, latent_dim, image_shape):
     return g, d
 
 
-def step_gflop(G, D, latent_dim, image_shape, batch):
+def step_gflop(G, D, latent_dim, image_shape, batch, d_forwards=3):
     """FLOPs (2 per multiply-add) of the matrix products of one GAN step:
-    G forward; D forward x3; D backward x2 with weight gradients and input
-    gradients except at its first layer; D backward once for input gradients
-    only; G backward with weight gradients and input gradients except at its
-    first layer. Elementwise work is not counted."""
+    G forward; D forward x3 (x2 where G's gradient goes back through D's
+    pass on the fakes: simultaneous updates); D backward x2 with weight
+    gradients and input gradients except at its first layer; D backward once
+    for input gradients only; G backward with weight gradients and input
+    gradients except at its first layer. Elementwise work is not counted."""
     g, d = layer_macs(G, D, latent_dim, image_shape)
     fwd_g, fwd_d = sum(m for m, _ in g), sum(m for m, _ in d)
     dx_g = sum(m for m, first in g if not first)
     dx_d_inner = sum(m for m, first in d if not first)
-    macs = (fwd_g + 3 * fwd_d + 2 * (fwd_d + dx_d_inner) + fwd_d + (fwd_g + dx_g))
+    macs = (fwd_g + d_forwards * fwd_d + 2 * (fwd_d + dx_d_inner) + fwd_d + (fwd_g + dx_g))
     return 2 * macs * batch / 1e9
 
 
@@ -185,12 +186,14 @@ def torch_twin(net, input_shape):
     return tnn.Sequential(*layers)
 
 
-def torch_step(tG, tD, real, z, planes=None):
+def torch_step(tG, tD, real, z, planes=None, simultaneous=False):
     """minigan's GAN step written in PyTorch, for twins ``tG``, ``tD``: D on a
     real and a fake batch, then G through D with D's weight gradients off
     (``param_grads=False`` in minigan). ``planes``: constant class channels
     that D sees beside each fake (a conditional GAN; ``real`` and ``z`` then
-    already carry theirs). Returns ``step()``."""
+    already carry theirs). ``simultaneous``: both gradients from one graph,
+    D's of its loss and G's of its own through the same ``D(fake)``, then both
+    updates (minigan's ``Game(simultaneous=True)``). Returns ``step()``."""
     import torch
     oG = torch.optim.Adam(tG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(tD.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -200,6 +203,19 @@ def torch_step(tG, tD, real, z, planes=None):
 
     def judged(fake):
         return fake if planes is None else torch.cat([fake, planes], dim=1)
+
+    def simultaneous_step():
+        out_fake = tD(judged(tG(z)))
+        d_loss = bce(tD(real), ones) + bce(out_fake, zeros)
+        d_params, g_params = list(tD.parameters()), list(tG.parameters())
+        # each gradient only where it is asked for: D's weights of D's loss,
+        # G's of G's loss (through D without D's weight gradients)
+        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(bce(out_fake, ones), g_params)
+        for p, g in zip(d_params + g_params, d_grads + g_grads):
+            p.grad = g
+        oD.step()
+        oG.step()
 
     def step():
         fake = tG(z)
@@ -214,7 +230,7 @@ def torch_step(tG, tD, real, z, planes=None):
         for p in tD.parameters():
             p.requires_grad_(True)
 
-    return step
+    return simultaneous_step if simultaneous else step
 
 
 def dump_json(path, payload):

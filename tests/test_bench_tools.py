@@ -102,3 +102,34 @@ def test_plot_curves_draws_a_2d_runs_pacgan_metrics(tmp_path):
                             f"GAN={csv_path}", f"PacGAN2={csv_path}"], capture_output=True,
                            text=True, timeout=300)
     assert wrong.returncode != 0 and "once per run (2)" in wrong.stderr
+
+
+def test_the_pytorch_twin_of_the_simultaneous_step_takes_minigans_gradients():
+    """bench.py times pacgan-mlp's simultaneous step against a PyTorch twin:
+    after one step from the same weights and batch, every gradient the twin
+    took (D's of its loss, G's through the same D(fake)) is minigan's."""
+    torch = pytest.importorskip("torch", reason="the twin is PyTorch")
+    import numpy as np
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import bench
+    import common
+
+    from minigan import backend, gan
+
+    class NoStep:
+        def step(self):
+            pass
+
+    with backend.use_backend("numpy"):
+        G, D, _, _, real, z, extra = bench.build_step("pacgan-mlp-simultaneous", 16)
+        tG, tD = common.torch_twin(G, (2,)), common.torch_twin(D, (2,))
+        gan.gan_step(G, D, NoStep(), NoStep(), real, z, **extra)
+    common.torch_step(tG, tD, torch.from_numpy(real), torch.from_numpy(z), simultaneous=True)()
+    for net, twin in ((G, tG), (D, tD)):
+        pairs = list(zip(net.parameters(), twin.parameters()))
+        assert len(pairs) == len(net.parameters()) == len(list(twin.parameters()))
+        for (name, _, grad), p in pairs:
+            theirs = p.grad.numpy()
+            assert np.abs(theirs).max() > 0, name
+            np.testing.assert_allclose(np.asarray(grad), theirs, rtol=0,
+                                       atol=1e-4 * np.abs(theirs).max(), err_msg=name)
