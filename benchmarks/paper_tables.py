@@ -11,7 +11,9 @@
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
 a finished one is only scored; ``--progress`` prints where each trial
-stands); ``--restart`` trains every trial again. A
+stands); ``--restart`` trains every trial again. Trials start in this
+order: those with a checkpoint, then each row's first trial, each row's
+second, and so on, so that a table stopped part way has every row. A
 checkpoint trained with a setting that the same flags no longer give (an
 older model: say, another BatchNorm) is not resumed into the table: the
 script stops with one line naming it.
@@ -239,13 +241,16 @@ def main():
         extra = ["--limit", "2000", "--eval-every", "1"]
     args.rows = args.rows or list(PAPER_ROWS)
     jobs = []
-    for d in args.datasets:
-        for name in args.rows:
-            for s in range(args.trials):
+    for s in range(args.trials):            # every row's first trial, then every second...
+        for d in args.datasets:
+            for name in args.rows:
                 out = os.path.join(args.out, f"{d}-{name.lower().replace('+', '-')}-{s}")
                 flags = ["--model", "pacgan-mlp", *ROWS[name], *extra]
                 jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart,
                              SCORED))
+    # trials with a checkpoint first: a sitting goes on with what the last one left
+    jobs.sort(key=lambda job: args.restart or not os.path.exists(
+        os.path.join(job[3], "checkpoint.npz")))
     if args.progress:
         started = progress(jobs, args.epochs)
         if args.curves and started:

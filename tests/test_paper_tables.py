@@ -81,6 +81,18 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
         assert a["modes_captured"] == b["modes_captured"]
         assert a["reverse_kl"] == b["reverse_kl"]
 
+    # the order trials start in (--progress lists them so): those with a
+    # checkpoint, then every row's first trial, then every row's second
+    os.rename(tmp_path / "runs" / "ring-pacgan2-0", tmp_path / "runs" / "grid-gan-1")
+    out = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--progress",
+         "--rows", "GAN", "PacGAN2", "--trials", "2", "--out", str(tmp_path / "runs")],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert [line.split(" (")[0] for line in out.stdout.splitlines()[:-1]] == [
+        "ring GAN seed 0", "grid GAN seed 1", "ring PacGAN2 seed 0", "grid GAN seed 0",
+        "grid PacGAN2 seed 0", "ring GAN seed 1", "ring PacGAN2 seed 1", "grid PacGAN2 seed 1"]
+
 
 def test_a_trial_of_an_older_model_is_not_resumed_into_the_table(tmp_path):
     """A checkpoint trained with a model setting the model no longer has
