@@ -11,7 +11,7 @@
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
 a finished one is only scored; ``--progress`` prints where each trial
-stands); ``--restart`` trains every trial again. Trials start in this
+stands and its hours of steps left at its recent rate); ``--restart`` trains every trial again. Trials start in this
 order: those with a checkpoint, then each row's first trial, each row's
 second, and so on, so that a table stopped part way has every row. A
 checkpoint trained with a setting that the same flags no longer give (an
@@ -178,14 +178,34 @@ def stale_trial(job):
     return f"{path} was trained with {', '.join(diff)}" if diff else None
 
 
+def hours_left(log_path, epochs, window=10_000):
+    """Hours of training steps a trial has left at its recent rate: the
+    trainer's clock (``log.csv``'s ``seconds``, summed over sittings) over its
+    last ``window`` steps, times the steps still to go. None before
+    ``window`` steps are logged."""
+    import collections
+    import csv
+    with open(log_path, newline="") as f:
+        tail = collections.deque(csv.DictReader(f), maxlen=window + 1)
+    # steps and epochs count from 0: an epoch's first step is epoch * its steps
+    starts = [r for r, before in zip(list(tail)[1:], tail) if r["epoch"] != before["epoch"]]
+    if len(tail) <= window or not starts:
+        return None
+    first, last = tail[0], tail[-1]
+    per_step = (float(last["seconds"]) - float(first["seconds"])) / window
+    steps_per_epoch = int(starts[0]["step"]) // int(starts[0]["epoch"])
+    return max(epochs * steps_per_epoch - int(last["step"]) - 1, 0) * per_step / 3600
+
+
 def progress(jobs, epochs):
     """Where each trial stands, without training: its epoch, its latest
-    scoring by the trainer (metrics.csv) and whether it is an older model.
-    Returns the started trials as rows for ``curves``."""
+    scoring by the trainer (metrics.csv), the hours of steps it has left at
+    its recent rate, and whether it is an older model. Returns the started
+    trials as rows for ``curves``."""
     import csv
 
     from minigan import checkpoint
-    done, started = 0, []
+    done, started, left = 0, [], 0.0
     for job in jobs:
         name, dataset, seed, out = job[:4]
         path = os.path.join(out, "checkpoint.npz")
@@ -206,9 +226,14 @@ def progress(jobs, epochs):
                 line += (f"; scored at epoch {e['epoch']}: {e['modes_captured']} modes, "
                          f"{100 * float(e['high_quality_share']):.1f}% high quality, "
                          f"reverse KL {float(e['reverse_kl']):.3f}")
+        hours = hours_left(os.path.join(out, "log.csv"), epochs) if epoch < epochs else None
+        if hours is not None:
+            left += hours
+            line += f"; {hours:.1f} h of steps left at its recent rate"
         stale = stale_trial(job)
         print(line + (f"; an older model, not resumable: {stale}" if stale else ""))
-    print(f"{done} of {len(jobs) * epochs} epochs trained ({len(jobs)} trials)")
+    print(f"{done} of {len(jobs) * epochs} epochs trained ({len(jobs)} trials)"
+          + (f"; {left:.1f} core-hours of steps left in the started trials" if left else ""))
     return started
 
 

@@ -158,3 +158,20 @@ def test_bn_sampling_scores_a_checkpoint_three_ways(tmp_path):
     rows = [line for line in out.stdout.splitlines()
             if line.startswith(("as saved", "refreshed"))]
     assert len(rows) == 3 and all(row.count("%") == 3 for row in rows)
+
+
+def test_hours_left_follow_the_trials_recent_rate(tmp_path):
+    """--progress's estimate: the trainer's clock over the last steps, times
+    the steps still to go (an early slow sitting does not count)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from paper_tables import hours_left
+    log = tmp_path / "log.csv"
+    rows = ["step,epoch,d_loss,g_loss,d_real,d_fake,seconds"]
+    clock = 0.0
+    for step in range(30):                  # 10 steps an epoch, counted from 0 as the
+        clock += 9.0 if step < 15 else 3.6  # trainer logs them; 9 s a step, then 3.6 s
+        rows.append(f"{step},{step // 10},0,0,0,0,{clock:.3f}")
+    log.write_text("\n".join(rows) + "\n")
+    assert abs(hours_left(log, epochs=100, window=10) - (1000 - 30) * 3.6 / 3600) < 1e-9
+    assert hours_left(log, epochs=3, window=10) == 0
+    assert hours_left(log, epochs=100, window=30) is None       # too few steps logged
