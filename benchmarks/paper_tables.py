@@ -11,9 +11,10 @@
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
 a finished one is only scored; ``--progress`` prints where each trial
-stands and its hours of steps left at its recent rate); ``--restart`` trains every trial again. Trials start in this
-order: those with a checkpoint, then each row's first trial, each row's
-second, and so on, so that a table stopped part way has every row. A
+stands and its hours of steps left at its recent rate); ``--restart``
+trains every trial again. Trials start in this order: those with a
+checkpoint, then each row's first trial, each row's second, and so on, so
+that a table stopped part way has every row. A
 checkpoint trained with a setting that the same flags no longer give (an
 older model: say, another BatchNorm) is not resumed into the table: the
 script stops with one line naming it.
