@@ -10,9 +10,9 @@
              then through G; optimizer step on G
     [simultaneous updates: D's optimizer step waits until after G's step, so
      both gradients are taken at the same weights; then, unless D's forward
-     pass changes state (Dropout, BatchNorm) or a penalty reruns it, G's
-     gradient goes back through the same D(fake) as D's, as in the PacGAN
-     authors' graph, and D runs forward twice a step, not three times]
+     pass changes state (Dropout, BatchNorm), a penalty reruns it or the
+     loss is coupled, G's gradient goes back through the same D(fake) as
+     D's, as in the PacGAN authors' graph: D runs forward twice a step]
 
 The objective (:mod:`minigan.gan.objectives`) gives the losses and their
 gradients with respect to D's outputs. A separable objective (every classic
