@@ -70,11 +70,12 @@ def build_step(model, batch, seed=0):
 def minigan_step(model, batch, backend_name):
     """(step function, ms of its first call, GFLOP of one step) on a backend."""
     from minigan import backend, gan
+    from minigan.gan import step as step_module
     backend.set_backend(backend_name)
     G, D, oG, oD, real, z, extra = build_step(model, batch)
     latent, shape = _net_inputs(model)
-    two = "game" in extra and not D.forward_changes_state()     # D(fake) serves G's step too
-    gflop = common.step_gflop(G, D, latent, shape, batch, d_forwards=2 if two else 3)
+    one_pass = "game" in extra and step_module.one_pass_on_the_fakes(D, extra["game"])
+    gflop = common.step_gflop(G, D, latent, shape, batch, d_forwards=2 if one_pass else 3)
 
     def step():
         with backend.use_backend(backend_name):

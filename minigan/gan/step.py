@@ -158,6 +158,15 @@ def generator_step(G, D, opt_G, fake, game, io, real=None, labels=None, codes=No
     return g_loss
 
 
+def one_pass_on_the_fakes(D, game):
+    """Whether one forward pass of D on the fakes serves both D's and G's
+    backward pass: simultaneous updates (D unchanged in between), a
+    separable loss, no penalty rerunning D, and no layer of D whose forward
+    pass changes state (so a second pass would only repeat the first)."""
+    return (game.simultaneous and not game.objective().coupled and not game.gp_weight
+            and not D.forward_changes_state())
+
+
 def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0, game=None,
              io=None, labels=None, eps=None, codes=None, targets=None, noise=None):
     """Run one step; returns a dict of floats: ``d_loss``, ``g_loss``,
@@ -189,8 +198,7 @@ def gan_step(G, D, opt_G, opt_D, real, z, loss="non-saturating", real_label=1.0,
     k = game.n_critic
     labels, eps, codes, targets, noise = (v if v is not None else [None] * k
                                           for v in (labels, eps, codes, targets, noise))
-    keep = (game.simultaneous and not game.objective().coupled and not game.gp_weight
-            and not D.forward_changes_state())
+    keep = one_pass_on_the_fakes(D, game)
     for i in range(k):
         fake, m, verdict = critic_step(G, D, opt_D, real[i], z[i], game, io, labels[i], eps[i],
                                        codes[i], targets[i], noise[i],
