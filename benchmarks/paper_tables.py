@@ -26,7 +26,9 @@ metrics (modes captured, the share of high-quality samples within 3
 standard deviations of a mode, the reverse KL of the mode histogram). Runs
 go to processes of one thread each, ``--workers`` at a time. The table gives mean ± standard error
 over the trials beside the paper's figures, and ``--figure`` draws one
-trial's samples per row next to the real mixture.
+trial's samples per row next to the real mixture. ``--real-packs fixed``
+trains every trial on the authors' fixed, bootstrapped real packs instead
+of packs drawn anew every epoch (``minigan train --real-packs``).
 
 The paper's numbers: Lin, Khetan, Fanti & Oh, "PacGAN: The power of two
 samples in generative adversarial networks", NeurIPS 2018, Table 1 (mean ±
@@ -252,6 +254,8 @@ def main():
     p.add_argument("--figure", help="write the samples figure here (PNG)")
     p.add_argument("--curves", help="write each row's scores over the epochs here (PNG), from "
                                     "the first trial's metrics.csv")
+    p.add_argument("--real-packs", choices=("fresh", "fixed"), default="fresh",
+                   help="the real packs every trial trains on (minigan train --real-packs)")
     p.add_argument("--restart", action="store_true",
                    help="train every trial from the start, even where its checkpoint exists")
     p.add_argument("--quick", action="store_true",
@@ -271,7 +275,8 @@ def main():
         for d in args.datasets:
             for name in args.rows:
                 out = os.path.join(args.out, f"{d}-{name.lower().replace('+', '-')}-{s}")
-                flags = ["--model", "pacgan-mlp", *ROWS[name], *extra]
+                flags = ["--model", "pacgan-mlp", *ROWS[name], *extra,
+                         *(["--real-packs", "fixed"] if args.real_packs == "fixed" else [])]
                 jobs.append((name, d, s, out, False, flags, args.epochs, not args.restart,
                              SCORED))
     # trials with a checkpoint first: a sitting goes on with what the last one left

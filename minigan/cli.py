@@ -53,7 +53,7 @@ TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", 
                "channels", "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight",
                "pack", "width", "dropout", "codes", "info_weight", "clusters", "spectral_norm",
                "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard",
-               "updates")
+               "updates", "real_packs")
 # What --resume may change: where and how long it runs, how often it reports,
 # and the backend (which changes only rounding). Everything else is the run.
 RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend", "tensorboard")
@@ -134,7 +134,8 @@ def cmd_train(args):
         check_folder(cfg.out, args.overwrite)    # another run there: refused before any work
         trainer = Trainer(cfg)
     cfg = trainer.cfg
-    print(f"training {cfg.model} on {cfg.dataset} ({len(trainer.batches.data)} samples, "
+    fixed = f" in fixed packs of {cfg.pack}" if cfg.real_packs == "fixed" else ""
+    print(f"training {cfg.model} on {cfg.dataset} ({len(trainer.batches.data)} samples{fixed}, "
           f"batch {cfg.batch_size}, {cfg.epochs} epochs, backend {cfg.backend}) -> {cfg.out}")
     if _numba_cache_is_cold(cfg.backend):
         print("compiling kernels (first run only, about 10-30 s)...", flush=True)
@@ -327,6 +328,10 @@ def build_parser():
     p.add_argument("--spectral-norm", action="store_true",
                    help="spectral normalization of D's Dense and Conv2D weights")
     p.add_argument("--pack", type=int, help="PacGAN: D judges this many samples at once")
+    p.add_argument("--real-packs", choices=("fresh", "fixed"),
+                   help="fresh: the training data packed anew every epoch (default); fixed: "
+                        "the PacGAN authors' packs, each slot a bootstrap of the data, fixed "
+                        "for the run and shuffled every epoch")
     p.add_argument("--width", type=int,
                    help="dcgan: channels of D's first conv, G's last block (default 64)")
     p.add_argument("--dropout", type=float,

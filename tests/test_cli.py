@@ -52,6 +52,7 @@ def test_train_then_sample(tmp_path, capsys):
     (["train", "--dropout", "1.5"], "--dropout must be in [0, 1), got 1.5"),
     (["train", "--model", "mlp", "--dropout", "0.3"], "only the dcgan's D has Dropout layers"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["train", "--real-packs", "random"], "argument --real-packs: invalid choice: 'random'"),
 ])
 def test_errors_are_one_line_and_exit_2(capsys, argv, message):
     code, _, err = run(capsys, *argv)

@@ -19,6 +19,8 @@ CASES = [
     (dict(model="toy", batch_size=32), ["--model", "toy", "--batch-size", "32"]),
     (dict(model="pacgan-mlp", dataset="grid", pack=2, batch_size=32),
      ["--model", "pacgan-mlp", "--dataset", "grid", "--pack", "2", "--batch-size", "32"]),
+    (dict(model="pacgan-mlp", pack=2, batch_size=32, real_packs="fixed"),
+     ["--model", "pacgan-mlp", "--pack", "2", "--batch-size", "32", "--real-packs", "fixed"]),
     (dict(conditional=True), ["--conditional"]),
     (dict(codes=4), ["--codes", "4"]),
     (dict(loss="wgan-gp", batch_size=16), ["--loss", "wgan-gp", "--batch-size", "16"]),
@@ -82,9 +84,26 @@ def test_model_defaults_give_way_to_settings():
 
 
 def test_old_checkpoint_configs_keep_their_meaning():
-    """A config saved before clusters existed was the plain DCGAN."""
-    old = {k: v for k, v in Config(clusters=0).validate().to_dict().items() if k != "clusters"}
+    """A config saved before clusters existed was the plain DCGAN; one saved
+    before fixed packs existed packed its data anew every epoch."""
+    old = {k: v for k, v in Config(clusters=0).validate().to_dict().items()
+           if k not in ("clusters", "real_packs")}
     assert Config.from_dict(old).validate().clusters == 0
+    assert Config.from_dict(old).validate().real_packs == "fresh"
+
+
+def test_fixed_packs_draw_the_papers_100000_points_once():
+    """pacgan-mlp's data: 100,000 examples of m points, drawn as 100,000 * m
+    fresh points, or (the authors' fixed packs) as m bootstraps of 100,000."""
+    from minigan.data.training import load_training_data
+    for real_packs, n in (("fresh", 300_000), ("fixed", 100_000)):
+        cfg = Config(model="pacgan-mlp", pack=3, real_packs=real_packs).validate()
+        assert load_training_data(cfg)[0].shape == (n, 2)
+    t = Trainer(Config(model="pacgan-mlp", pack=3, batch_size=30, real_packs="fixed",
+                       **SHORT, out="unused").validate())
+    assert t.batches.packs.shape == (64, 3) and t.steps_per_epoch == 6
+    with pytest.raises(ValueError, match="--real-packs must be one of fresh, fixed, got 'new'"):
+        Config(real_packs="new").validate()
 
 
 def test_batchnorm_settings_are_the_models_and_old_configs_keep_theirs(tmp_path):

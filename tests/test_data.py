@@ -197,3 +197,34 @@ def test_batches_are_seeded_shuffled_and_a_function_of_the_step():
     with pytest.raises(ValueError, match="batch size 11 must be between 1 and the number of "
                                          "samples \\(10\\)"):
         data.Batches(x, 11)
+
+
+def test_fixed_packs_are_bootstraps_fixed_for_the_run_and_shuffled_every_epoch():
+    """The PacGAN authors' real packs: slot j of the n packs is a draw with
+    replacement from the n samples, the packs stay the same for the run, and
+    each epoch visits every pack once in a new order."""
+    x = np.arange(12) * 10
+    b = data.Batches(x, 4, seed=3, labels=np.arange(12), fixed_packs=2)
+    assert b.packs.shape == (12, 2) and b.steps_per_epoch == 6
+
+    def packs_of(epoch):                 # each batch is 2 whole packs, slot after slot
+        return np.concatenate([b.batch(s).reshape(-1, 2) for s in range(6 * epoch,
+                                                                         6 * epoch + 6)])
+    table = sorted(map(tuple, b.packs * 10))
+    first, second = packs_of(0), packs_of(1)
+    assert sorted(map(tuple, first)) == table == sorted(map(tuple, second))
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(b.labels_of(7) * 10, b.batch(7))
+    again = data.Batches(x, 4, seed=3, fixed_packs=2)
+    np.testing.assert_array_equal(again.batch(9), b.batch(9))    # no state
+    assert not np.array_equal(data.Batches(x, 4, seed=4, fixed_packs=2).packs, b.packs)
+    # a bootstrap: about 1 - 1/e of the samples in each slot, the slots independent
+    big = data.Batches(np.zeros(10_000), 99, seed=0, fixed_packs=3)
+    shares = [len(np.unique(big.packs[:, j])) / 10_000 for j in range(3)]
+    assert all(abs(share - (1 - np.exp(-1))) < 0.02 for share in shares), shares
+    assert np.mean(big.packs[:, 0] == big.packs[:, 1]) < 0.01
+    one = data.Batches(x, 3, seed=3, fixed_packs=1)       # m = 1: the authors' GAN's data
+    assert one.steps_per_epoch == 4 and len(set(one.packs[:, 0])) < 12
+    with pytest.raises(ValueError, match="fixed packs of 2: the batch size \\(5\\) must be a "
+                                         "whole number of packs"):
+        data.Batches(x, 5, fixed_packs=2)

@@ -10,12 +10,15 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def paper_tables(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"),
+                           *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+
+
 def test_quick_run_makes_the_table_and_the_figure(tmp_path):
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
-         "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"), "--figure",
-         str(tmp_path / "t.png"), "--curves", str(tmp_path / "c.png")], capture_output=True,
-        text=True, cwd=ROOT, timeout=600)
+    out = paper_tables("--quick", "--out", str(tmp_path / "runs"), "--json",
+                       str(tmp_path / "t.json"), "--figure", str(tmp_path / "t.png"),
+                       "--curves", str(tmp_path / "c.png"))
     assert out.returncode == 0, out.stderr[-3000:]
     assert "| GAN | ring |" in out.stdout and "6.3 ± 0.5" in out.stdout   # the paper's cell
     result = json.loads((tmp_path / "t.json").read_text())
@@ -124,11 +127,8 @@ def test_a_trial_of_an_older_model_is_not_resumed_into_the_table(tmp_path):
 def test_the_rows_beyond_the_paper_run_on_the_same_model(tmp_path):
     """WGAN-GP, hinge + spectral norm and the clustered GAN train the
     paper's model with their own flags and get rows without paper cells."""
-    out = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "paper_tables.py"), "--quick",
-         "--rows", "WGAN-GP", "hinge+SN", "clusters", "--out", str(tmp_path / "runs"),
-         "--json", str(tmp_path / "t.json")], capture_output=True, text=True, cwd=ROOT,
-        timeout=600)
+    out = paper_tables("--quick", "--rows", "WGAN-GP", "hinge+SN", "clusters", "--out",
+                       str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"))
     assert out.returncode == 0, out.stderr[-3000:]
     rows = json.loads((tmp_path / "t.json").read_text())["rows"]
     assert [r["variant"] for r in rows] == ["WGAN-GP", "hinge+SN", "clusters"]
@@ -141,6 +141,17 @@ def test_the_rows_beyond_the_paper_run_on_the_same_model(tmp_path):
         ("pacgan-mlp", "wgan-gp", False, 0), ("pacgan-mlp", "hinge", True, 0),
         ("pacgan-mlp", "non-saturating", False, 50)]
     assert "| WGAN-GP | ring |" in out.stdout and "| — |" in out.stdout   # no paper cell
+
+
+def test_the_table_can_train_on_the_authors_fixed_packs(tmp_path):
+    """--real-packs fixed reaches every trial's config and command."""
+    out = paper_tables("--quick", "--rows", "PacGAN2", "--real-packs", "fixed", "--out",
+                       str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    row, = json.loads((tmp_path / "t.json").read_text())["rows"]
+    assert "--pack 2" in row["command"] and "--real-packs fixed" in row["command"]
+    config = json.loads((tmp_path / "runs" / "ring-pacgan2-0" / "config.json").read_text())
+    assert (config["pack"], config["real_packs"]) == (2, "fixed")
 
 
 def test_bn_sampling_scores_a_checkpoint_three_ways(tmp_path):

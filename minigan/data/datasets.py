@@ -190,17 +190,34 @@ class Batches:
     batches (the remainder is dropped). ``batch(step)`` needs no state, so a
     run resumed at any step sees exactly the batches it would have seen.
     ``labels`` (optional, one per sample) come with ``labels_of(step)``.
+
+    ``fixed_packs`` m > 0 makes the PacGAN authors' real packs
+    (``GaussianPackingMixture`` in fjxmlzn/PacGAN's ``pacgan/datasets.py``):
+    ``n`` packs, the samples of slot j of the packs drawn with replacement
+    by ``default_rng([seed, 9, j + 1])`` (a bootstrap of the data per slot, so m
+    = 1 is a bootstrap too), fixed for the run. Epoch ``e`` then visits the
+    packs in the order ``default_rng([seed, e]).permutation(n)``, and a
+    batch of ``batch_size`` samples is ``batch_size // m`` whole packs, slot
+    after slot, as ``Inputs`` concatenates them for D.
     """
 
-    def __init__(self, data, batch_size, seed=0, labels=None):
-        if batch_size < 1 or batch_size > len(data):
+    def __init__(self, data, batch_size, seed=0, labels=None, fixed_packs=0):
+        if batch_size < 1 or batch_size > len(data) * max(1, fixed_packs):
             raise ValueError(f"batch size {batch_size} must be between 1 and the number of "
-                             f"samples ({len(data)})")
+                             f"samples ({len(data) * max(1, fixed_packs)})")
         if labels is not None and len(labels) != len(data):
             raise ValueError(f"{len(labels)} labels for {len(data)} samples")
+        if fixed_packs < 0 or (fixed_packs and batch_size % fixed_packs):
+            raise ValueError(f"fixed packs of {fixed_packs}: the batch size ({batch_size}) must "
+                             f"be a whole number of packs")
         self.data, self.batch_size, self.seed = data, batch_size, seed
         self.labels = labels
-        self.steps_per_epoch = len(data) // batch_size
+        self.packs = None
+        if fixed_packs:
+            n = len(data)      # slot j of pack p is sample packs[p, j]
+            self.packs = np.stack([np.random.default_rng([seed, 9, j + 1]).integers(0, n, n)
+                                   for j in range(fixed_packs)], axis=1)
+        self.steps_per_epoch = len(data) * max(1, fixed_packs) // batch_size
         self._perm = (None, None)
 
     def order(self, epoch):
@@ -211,7 +228,10 @@ class Batches:
 
     def indices(self, step):
         epoch, k = divmod(step, self.steps_per_epoch)
-        return self.order(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
+        if self.packs is None:
+            return self.order(epoch)[k * self.batch_size:(k + 1) * self.batch_size]
+        per = self.batch_size // self.packs.shape[1]
+        return self.packs[self.order(epoch)[k * per:(k + 1) * per]].reshape(-1)
 
     def batch(self, step):
         return self.data[self.indices(step)]

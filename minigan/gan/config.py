@@ -46,6 +46,7 @@ MODEL_DEFAULTS = {
                        eval_every=10, bn_eps=1e-4, bn_stats="std", bn_refresh=50),
 }
 UPDATES = ("alternating", "simultaneous")
+REAL_PACKS = ("fresh", "fixed")
 BATCHNORM_DEFAULTS = dict(bn_eps=1e-5, bn_stats="var", bn_refresh=0)   # PyTorch's
 
 # Per objective: optimizer, lr, betas, critic steps per G step, weight clip,
@@ -98,6 +99,8 @@ class Config:
     gp_weight: float = None         # WGAN-GP penalty weight (wgan-gp: 10)
     spectral_norm: bool = False     # spectral normalization of D's Dense/Conv2D weights
     pack: int = 1                   # PacGAN: D judges `pack` samples at once
+    real_packs: str = "fresh"       # "fresh": new packs of the data every epoch; "fixed":
+                                    # the PacGAN authors' bootstrapped packs (data.Batches)
     conditional: bool = False       # class-conditional G and D (labelled datasets)
     codes: int = 0                  # InfoGAN: a categorical latent code of this many values
     clusters: int = None            # condition G and D on k-means clusters of the training
@@ -177,6 +180,9 @@ class Config:
         if self.pack < 1 or self.batch_size % self.pack:
             raise ValueError(f"--pack {self.pack}: the batch size ({self.batch_size}) must be a "
                              f"multiple of the pack size (at least 1)")
+        if self.real_packs not in REAL_PACKS:
+            raise ValueError(f"--real-packs must be one of {', '.join(REAL_PACKS)}, got "
+                             f"{self.real_packs!r}")
         if self.conditional and self.dataset not in LABELLED:
             raise ValueError(f"--conditional needs a labelled dataset ({', '.join(LABELLED)}), "
                              f"got {self.dataset!r}")
