@@ -28,7 +28,10 @@ go to processes of one thread each, ``--workers`` at a time. The table gives mea
 over the trials beside the paper's figures, and ``--figure`` draws one
 trial's samples per row next to the real mixture. ``--real-packs fixed``
 trains every trial on the authors' fixed, bootstrapped real packs instead
-of packs drawn anew every epoch (``minigan train --real-packs``).
+of packs drawn anew every epoch (``minigan train --real-packs``). The
+trials use OpenBLAS's AVX2 kernels where the CPU has them (see
+``pin_blas_kernels``), so that a seed's trial is the same run on any such
+CPU; the JSON records the kernels.
 
 The paper's numbers: Lin, Khetan, Fanti & Oh, "PacGAN: The power of two
 samples in generative adversarial networks", NeurIPS 2018, Table 1 (mean ±
@@ -69,6 +72,26 @@ PAPER = {
     ("grid", "PacGAN3"): ((24.6, 0.4), (94.2, 0.4), (0.06, 0.02)),
     ("grid", "PacGAN4"): ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
 }
+
+
+def pin_blas_kernels():
+    """The OpenBLAS kernels every trial uses, set before any trial imports
+    numpy. OpenBLAS picks its kernels by CPU (AVX-512 ones where it can),
+    and they round differently, which a GAN's training amplifies until the
+    same seed is another run (docs/results.md, Method). So the trials use
+    the AVX2 (Haswell) kernels wherever the CPU has AVX2 and FMA, where a
+    trial is the same run on any such CPU; ``OPENBLAS_CORETYPE`` set in the
+    environment wins. Returns the kernels' name, "auto" where OpenBLAS chose."""
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        try:
+            with open("/proc/cpuinfo") as f:
+                flags = next((set(line.split()) for line in f if line.startswith("flags")),
+                             set())
+        except OSError:
+            flags = set()
+        if {"avx2", "fma"} <= flags:
+            os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    return os.environ.get("OPENBLAS_CORETYPE", "auto")
 
 
 def mean_se(values):
@@ -293,6 +316,7 @@ def main():
         if stale:
             sys.exit("paper_tables.py: " + "; ".join(stale) + ". --restart trains every trial "
                      "again; or move those folders away")
+    kernels = pin_blas_kernels()
     from multiprocessing import get_context
     rows = []
     with get_context("spawn").Pool(args.workers) as pool:
@@ -307,7 +331,7 @@ def main():
     print(table(rows, args.epochs))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"epochs": args.epochs, "rows": rows, "paper": {
+            json.dump({"epochs": args.epochs, "blas_kernels": kernels, "rows": rows, "paper": {
                 f"{d} {n}": v for (d, n), v in PAPER.items()}}, f, indent=1)
     if args.figure:
         figure(args.figure, rows, args.out)

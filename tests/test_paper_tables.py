@@ -25,6 +25,8 @@ def test_quick_run_makes_the_table_and_the_figure(tmp_path):
     assert [(r["variant"], r["dataset"]) for r in result["rows"]] == [("GAN", "ring"),
                                                                        ("PacGAN2", "ring")]
     assert "--pack 2" in result["rows"][1]["command"]
+    assert result["blas_kernels"] == os.environ.get("OPENBLAS_CORETYPE", "Haswell" if
+                                                    avx2_and_fma() else "auto")
     assert not any(r["resumed"] for r in result["rows"])
     gan = result["rows"][0]                             # one trial: its value, no ± cell
     line = next(t for t in out.stdout.splitlines() if t.startswith("| GAN | ring |"))
@@ -152,6 +154,28 @@ def test_the_table_can_train_on_the_authors_fixed_packs(tmp_path):
     assert "--pack 2" in row["command"] and "--real-packs fixed" in row["command"]
     config = json.loads((tmp_path / "runs" / "ring-pacgan2-0" / "config.json").read_text())
     assert (config["pack"], config["real_packs"]) == (2, "fixed")
+
+
+def avx2_and_fma():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and {"avx2", "fma"} <= set(line.split())
+                       for line in f)
+    except OSError:
+        return False
+
+
+def test_the_trials_pin_openblas_kernels_where_the_cpu_has_avx2(monkeypatch):
+    """One set of kernels for every trial (their rounding changes the run):
+    OpenBLAS's AVX2 ones on a CPU with AVX2 and FMA, unless the environment
+    names others."""
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
+    import paper_tables
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    assert paper_tables.pin_blas_kernels() == ("Haswell" if avx2_and_fma() else "auto")
+    assert os.environ.get("OPENBLAS_CORETYPE") == ("Haswell" if avx2_and_fma() else None)
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Prescott")
+    assert paper_tables.pin_blas_kernels() == "Prescott"
 
 
 def test_bn_sampling_scores_a_checkpoint_three_ways(tmp_path):
