@@ -290,6 +290,11 @@ class Config:
         return OBJECTIVE_DEFAULTS.get(self.loss, CLASSIC)["optimizer"]
 
     @property
+    def fixed_packs(self):
+        """The pack size of the authors' fixed real packs; 0 for fresh packs."""
+        return self.pack if self.real_packs == "fixed" else 0
+
+    @property
     def n_classes(self):
         """Classes G and D are conditioned on: the labels' or the clusters'."""
         return N_CLASSES if self.conditional else self.clusters

@@ -78,8 +78,7 @@ class Trainer:
                 raise ValueError(f"the training labels must be in [0, {cfg.n_classes}), got "
                                  f"{labels.min()}..{labels.max()}")
             self.batches = data.Batches(host, cfg.batch_size, cfg.seed,
-                                        labels if cfg.n_classes else None,
-                                        cfg.pack if cfg.real_packs == "fixed" else 0)
+                                        labels if cfg.n_classes else None, cfg.fixed_packs)
             self.steps_per_epoch = max(1, self.batches.steps_per_epoch // cfg.n_critic)
         self.G, self.D = build_models(cfg)
         self.game = Game(loss=cfg.loss, real_label=1.0 - cfg.label_smoothing,
