@@ -134,7 +134,7 @@ def cmd_train(args):
         check_folder(cfg.out, args.overwrite)    # another run there: refused before any work
         trainer = Trainer(cfg)
     cfg = trainer.cfg
-    fixed = f" in fixed packs of {cfg.pack}" if cfg.real_packs == "fixed" else ""
+    fixed = f" in fixed packs of {cfg.fixed_packs}" if cfg.fixed_packs else ""
     print(f"training {cfg.model} on {cfg.dataset} ({len(trainer.batches.data)} samples{fixed}, "
           f"batch {cfg.batch_size}, {cfg.epochs} epochs, backend {cfg.backend}) -> {cfg.out}")
     if _numba_cache_is_cold(cfg.backend):

@@ -202,9 +202,10 @@ class Batches:
     """
 
     def __init__(self, data, batch_size, seed=0, labels=None, fixed_packs=0):
-        if batch_size < 1 or batch_size > len(data) * max(1, fixed_packs):
+        per_epoch = len(data) * max(1, fixed_packs)        # samples an epoch visits
+        if batch_size < 1 or batch_size > per_epoch:
             raise ValueError(f"batch size {batch_size} must be between 1 and the number of "
-                             f"samples ({len(data) * max(1, fixed_packs)})")
+                             f"samples ({per_epoch})")
         if labels is not None and len(labels) != len(data):
             raise ValueError(f"{len(labels)} labels for {len(data)} samples")
         if fixed_packs < 0 or (fixed_packs and batch_size % fixed_packs):
@@ -217,7 +218,7 @@ class Batches:
             n = len(data)      # slot j of pack p is sample packs[p, j]
             self.packs = np.stack([np.random.default_rng([seed, 9, j + 1]).integers(0, n, n)
                                    for j in range(fixed_packs)], axis=1)
-        self.steps_per_epoch = len(data) * max(1, fixed_packs) // batch_size
+        self.steps_per_epoch = per_epoch // batch_size
         self._perm = (None, None)
 
     def order(self, epoch):

@@ -14,7 +14,7 @@ def load_training_data(cfg, log=print):
     if cfg.dataset in TOYS:
         # the PacGAN paper's 100,000 examples of m packed points (fixed packs: m draws
         # from 100,000 points, made by data.Batches); 50,000 points otherwise
-        m = cfg.pack if cfg.real_packs == "fresh" else 1
+        m = 1 if cfg.fixed_packs else cfg.pack
         n = cfg.limit or (100_000 * m if cfg.model == "pacgan-mlp" else 50_000)
         return sample_mixture(cfg.dataset, n, np.random.default_rng([cfg.seed, 7])), None
     if cfg.dataset == "mnist":
