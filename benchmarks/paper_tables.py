@@ -7,6 +7,9 @@
     python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
     python benchmarks/paper_tables.py --progress --curves c.png  # where each trial stands
     python benchmarks/paper_tables.py --rows WGAN-GP hinge+SN clusters   # beyond the paper
+    python benchmarks/paper_tables.py --rows GAN --datasets grid --seeds 1 2 --json part.json
+    python benchmarks/paper_tables.py --from part.json other.json --json table.json \\
+        --figure table.png --curves curves.png       # one table from several runs' files
 
 A trial whose folder already holds its checkpoint goes on from it (a run of
 400 epochs can be stopped and resumed, bit for bit, over several sittings;
@@ -26,7 +29,13 @@ metrics (modes captured, the share of high-quality samples within 3
 standard deviations of a mode, the reverse KL of the mode histogram). Runs
 go to processes of one thread each, ``--workers`` at a time. The table gives mean ± standard error
 over the trials beside the paper's figures, and ``--figure`` draws one
-trial's samples per row next to the real mixture. ``--real-packs fixed``
+trial's samples per row next to the real mixture. Each row of the JSON
+keeps what the table, the figure and the curves need (the trial's scores,
+config and kernels, its scorings over the epochs, the figure's 2,500
+points), so trials trained in different places (``--seeds`` picks which)
+make one table with ``--from``, which trains nothing and refuses a trial
+that two files score differently or whose config the same flags no longer
+give. ``--real-packs fixed``
 trains every trial on the authors' fixed, bootstrapped real packs instead
 of packs drawn anew every epoch (``minigan train --real-packs``). The
 trials use OpenBLAS's AVX2 kernels where the CPU has them (see
@@ -101,7 +110,14 @@ def mean_se(values):
     return v.mean(), se
 
 
-def table(rows, epochs):
+def lengths(rs):
+    """A row's "trials x epochs" cell: "3 x 400", or "2 x 400, 1 x 100"."""
+    import collections
+    counts = collections.Counter(r["epochs_trained"] for r in rs)
+    return ", ".join(f"{n} x {e}" for e, n in sorted(counts.items(), reverse=True))
+
+
+def table(rows):
     lines = ["| row | data | modes | paper | high quality | paper | reverse KL | paper | "
              "trials x epochs |", "| --- " * 9 + "|"]
     for dataset in ("ring", "grid"):
@@ -118,20 +134,108 @@ def table(rows, epochs):
                           "—" if pm is None else f"{pm:.{d}f} ± {pse:.{d}f}"]
             cells[2] += " %"
             cells[3] += " %" if cells[3] != "—" else ""
-            lines.append(f"| {name} | {dataset} | " + " | ".join(cells) +
-                         f" | {len(rs)} x {epochs} |")
+            lines.append(f"| {name} | {dataset} | " + " | ".join(cells) + f" | {lengths(rs)} |")
     return "\n".join(lines)
 
 
-def figure(path, rows, out):
-    """One trial's samples per row beside the real mixture."""
+def samples(row):
+    """The points the figure draws for a trial: those its row keeps, else
+    its checkpoint's G on 2,500 noise vectors (the figure's own draw)."""
+    import base64
+
+    import numpy as np
+    if row.get("points"):
+        return np.frombuffer(base64.b64decode(row["points"]), "<f4").reshape(-1, 2)
+    from minigan import backend
+    from minigan.gan import Trainer
+    t = Trainer.from_checkpoint(os.path.join(row["out"], "checkpoint.npz"),
+                                log=lambda *a: None, sampling_only=True)
+    z = np.random.default_rng(1).standard_normal((SCORED, 2)).astype(np.float32)
+    return backend.to_numpy(t.sample(backend.asarray(z))).astype(np.float32)
+
+
+def keep(row, kernels):
+    """What a finished trial's row keeps, so that the table, the figure and
+    the curves can be drawn again from the JSON alone (``--from``), where
+    the trial folders are gone: the trial's config, the trainer's scorings
+    over the epochs, the figure's 2,500 points (float32, base64) and the
+    BLAS kernels it ran on."""
+    import base64
+    import csv
+
+    from minigan import checkpoint
+    row["config"] = checkpoint.load(os.path.join(row["out"], "checkpoint.npz"))[1]["config"]
+    metrics = os.path.join(row["out"], "metrics.csv")
+    if os.path.exists(metrics):
+        with open(metrics, newline="") as f:
+            row["metrics"] = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    row["points"] = base64.b64encode(samples(row).astype("<f4").tobytes()).decode()
+    row["blas_kernels"] = kernels
+    return row
+
+
+def merged(paths, names, datasets):
+    """The rows of earlier runs' JSON files (``--from``), of the rows and
+    data sets asked for: one per trial (a trial in two files must score the
+    same in both), each checked against the model the same flags give now
+    where its row keeps its config."""
+    import shlex
+    rows, seen = [], {}
+    for path in paths:
+        need = ("variant", "dataset", "seed", "epochs_trained", "command", *KEYS)
+        try:
+            with open(path) as f:
+                result = json.load(f)
+            got = result["rows"]
+            missing = [k for r in got for k in need if k not in r]
+            if missing:
+                raise ValueError(f"a row without {missing[0]}")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            sys.exit(f"paper_tables.py: --from {path}: not a paper_tables.py JSON file ({e})")
+        for r in got:
+            if r["variant"] not in names or r["dataset"] not in datasets:
+                continue
+            r.setdefault("blas_kernels", result.get("blas_kernels"))
+            key = (r["variant"], r["dataset"], r["seed"])
+            if key in seen:
+                first, earlier = seen[key]
+                if any(first[k] != r[k] for k in (*KEYS, "epochs_trained")):
+                    sys.exit(f"paper_tables.py: {key[1]} {key[0]} seed {key[2]} scores "
+                             f"differently in {earlier} and {path}")
+                continue
+            if "config" in r:
+                argv = shlex.split(r["command"])[2:]       # past "minigan train"
+                flags = [a for a, before in zip(argv, ["", *argv])
+                         if "--out" not in (a, before) and a != "--no-progress"]
+                diff = config_diff(r["config"], r["dataset"], r["seed"], flags)
+                if diff:
+                    sys.exit(f"paper_tables.py: {path}: {key[1]} {key[0]} seed {key[2]} was "
+                             f"trained with {', '.join(diff)}")
+            seen[key] = (r, path)
+            rows.append(r)
+    return sorted(rows, key=lambda r: (r["seed"], r["dataset"] != "ring",
+                                       list(ROWS).index(r["variant"])))
+
+
+def write_json(path, head, rows):
+    """The table's JSON, one row a line (a row keeps its points and curves),
+    written whole or not at all."""
+    lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    lines += [' "rows": [', ",\n".join(f"  {json.dumps(r)}" for r in rows), " ]", "}"]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def figure(path, rows):
+    """One trial's samples per row beside the real mixture: the lowest seed
+    whose points its row keeps or whose checkpoint is there."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from minigan import backend, data
-    from minigan.gan import Trainer
+    from minigan import data
     datasets = [d for d in ("ring", "grid") if any(r["dataset"] == d for r in rows)]
     names = [n for n in ROWS if any(r["variant"] == n for r in rows)]
     fig, axes = plt.subplots(len(datasets), len(names) + 1, squeeze=False,
@@ -141,15 +245,17 @@ def figure(path, rows, out):
         real = data.sample_mixture(d, SCORED, np.random.default_rng(0))
         panels = [("real", real)]
         for name in names:
-            r = min((r for r in rows if r["variant"] == name and r["dataset"] == d),
-                    key=lambda r: r["seed"])
-            t = Trainer.from_checkpoint(os.path.join(r["out"], "checkpoint.npz"),
-                                        log=lambda *a: None, sampling_only=True)
-            z = np.random.default_rng(1).standard_normal((SCORED, 2)).astype(np.float32)
-            panels.append((f"{name}, seed {r['seed']}",
-                           backend.to_numpy(t.sample(backend.asarray(z)))))
+            drawn = [r for r in rows if r["variant"] == name and r["dataset"] == d
+                     and (r.get("points") or os.path.exists(os.path.join(
+                         r.get("out", ""), "checkpoint.npz")))]
+            if drawn:
+                r = min(drawn, key=lambda r: r["seed"])
+                panels.append((f"{name}, seed {r['seed']}", samples(r)))
+            else:                   # rows of an older JSON keep no points
+                panels.append((f"{name}: no trial's samples kept", None))
         for ax, (title, pts) in zip(axes[i], panels):
-            ax.scatter(pts[:, 0], pts[:, 1], s=1, alpha=0.4)
+            if pts is not None:
+                ax.scatter(pts[:, 0], pts[:, 1], s=1, alpha=0.4)
             ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal")
             ax.set_title(f"{d}: {title}", fontsize=8)
             ax.set_xticks([]), ax.set_yticks([])
@@ -157,9 +263,14 @@ def figure(path, rows, out):
     fig.savefig(path, dpi=110)
 
 
+def scorings(row):
+    return os.path.join(row.get("out", ""), "metrics.csv")
+
+
 def curves(path, rows):
     """The scores over the epochs of each row's first trial (the trainer's
-    metrics.csv), with the paper's final figure as a dashed line."""
+    metrics.csv, or the scorings its row keeps), with the paper's final
+    figure as a dashed line."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -168,39 +279,51 @@ def curves(path, rows):
     fig, axes = plt.subplots(len(datasets), 3, squeeze=False, figsize=(11, 3 * len(datasets)))
     for i, d in enumerate(datasets):
         for c, name in enumerate(n for n in ROWS if any(r["variant"] == n for r in rows)):
-            r = min((r for r in rows if r["variant"] == name and r["dataset"] == d),
-                    key=lambda r: r["seed"])
-            draw_points(axes[i], f"{name}, seed {r['seed']}",
-                        os.path.join(r["out"], "metrics.csv"), f"C{c}",
+            drawn = [r for r in rows if r["variant"] == name and r["dataset"] == d and (
+                r.get("metrics") or os.path.exists(scorings(r)))]
+            if not drawn:
+                print(f"curves: no {d} {name} trial keeps its scorings")
+                continue
+            r = min(drawn, key=lambda r: r["seed"])
+            draw_points(axes[i], f"{name}, seed {r['seed']}", r.get("metrics") or scorings(r),
+                        f"C{c}",
                         paper=[cell for cell, _ in PAPER.get((d, name), [(None, None)] * 3)])
         for ax, (_, title, _) in zip(axes[i], POINT_KEYS):
             ax.set_title(f"{d}: {title} (dashed: the paper's)", fontsize=8)
             ax.set_xlabel("epoch", fontsize=8)
-        axes[i][0].legend(fontsize=7)
+        if axes[i][0].lines:
+            axes[i][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def stale_trial(job):
-    """Why the trial folder of ``job`` cannot be resumed, or None: its
-    checkpoint was trained with a setting (BatchNorm's epsilon, the update
-    rule, the optimizer, the loss...) that the same flags no longer give,
-    and resuming it would mix two models in one row."""
+def config_diff(saved, dataset, seed, flags):
+    """The settings (BatchNorm's epsilon, the update rule, the optimizer, the
+    loss...) in which the saved config dict differs from what ``minigan train
+    --dataset D --seed S FLAGS`` gives now, as "name saved (now now)"."""
     import dataclasses
 
-    from minigan import checkpoint, cli
+    from minigan import cli
     from minigan.gan.config import Config
+    saved = Config.from_dict(saved).validate()
+    now = cli.train_config(cli.build_parser().parse_args(
+        ["train", "--dataset", dataset, "--seed", str(seed), *flags]))
+    skip = set(cli.RESUME_MAY_CHANGE) | {"out"}
+    return [f"{f.name} {getattr(saved, f.name)} (now {getattr(now, f.name)})"
+            for f in dataclasses.fields(Config)
+            if f.name not in skip and getattr(saved, f.name) != getattr(now, f.name)]
+
+
+def stale_trial(job):
+    """Why the trial folder of ``job`` cannot be resumed, or None: its
+    checkpoint was trained with a setting that the same flags no longer
+    give, and resuming it would mix two models in one row."""
+    from minigan import checkpoint
     _, dataset, seed, out, _, flags = job[:6]
     path = os.path.join(out, "checkpoint.npz")
     if not os.path.exists(path):
         return None
-    saved = Config.from_dict(checkpoint.load(path)[1]["config"]).validate()
-    now = cli.train_config(cli.build_parser().parse_args(
-        ["train", "--dataset", dataset, "--seed", str(seed), *flags]))
-    skip = set(cli.RESUME_MAY_CHANGE) | {"out"}
-    diff = [f"{f.name} {getattr(saved, f.name)} (now {getattr(now, f.name)})"
-            for f in dataclasses.fields(Config)
-            if f.name not in skip and getattr(saved, f.name) != getattr(now, f.name)]
+    diff = config_diff(checkpoint.load(path)[1]["config"], dataset, seed, flags)
     return f"{path} was trained with {', '.join(diff)}" if diff else None
 
 
@@ -266,6 +389,11 @@ def progress(jobs, epochs):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--trials", type=int, default=3)
+    p.add_argument("--seeds", nargs="+", type=int,
+                   help="train these trials only (default: 0 to --trials - 1)")
+    p.add_argument("--from", dest="sources", nargs="+", metavar="JSON",
+                   help="train nothing: the table, --json, --figure and --curves from the "
+                        "rows of earlier runs' --json files")
     p.add_argument("--epochs", type=int, default=400, help="the paper's 400 by default")
     p.add_argument("--rows", nargs="+", choices=ROWS,
                    help="the paper's four by default (--quick: GAN and PacGAN2); also " +
@@ -292,9 +420,16 @@ def main():
         args.trials, args.epochs, args.datasets = 1, 1, ["ring"]
         args.rows = args.rows or ["GAN", "PacGAN2"]
         extra = ["--limit", "2000", "--eval-every", "1"]
+    if args.sources:
+        rows = merged(args.sources, args.rows or list(ROWS), args.datasets)
+        if not rows:
+            sys.exit(f"paper_tables.py: no rows of {', '.join(args.rows or ROWS)} on "
+                     f"{', '.join(args.datasets)} in {', '.join(args.sources)}")
+        return report(args, rows, {"sources": args.sources})
     args.rows = args.rows or list(PAPER_ROWS)
     jobs = []
-    for s in range(args.trials):            # every row's first trial, then every second...
+    seeds = args.seeds if args.seeds is not None else range(args.trials)
+    for s in seeds:                         # every row's first trial, then every second...
         for d in args.datasets:
             for name in args.rows:
                 out = os.path.join(args.out, f"{d}-{name.lower().replace('+', '-')}-{s}")
@@ -322,19 +457,23 @@ def main():
     with get_context("spawn").Pool(args.workers) as pool:
         for job, r in zip(jobs, pool.imap(one_run, jobs)):
             r["out"] = job[3]
-            rows.append(r)
+            rows.append(keep(r, kernels))
             how = "resumed, " if r["resumed"] else ""
             print(f"{r['dataset']} {r['variant']} seed {r['seed']}: "
                   + ", ".join(f"{k} {r[k]:.3g}" for k in KEYS)
                   + f" ({how}{r['epochs_trained']} epochs; {r['seconds']:.0f} s now, "
                     f"{r['train_seconds'] / 3600:.1f} h of training steps in all)", flush=True)
-    print(table(rows, args.epochs))
+    report(args, rows, {"epochs": args.epochs, "blas_kernels": kernels})
+
+
+def report(args, rows, head):
+    """The table on stdout; the JSON, the figure and the curves where asked."""
+    print(table(rows))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"epochs": args.epochs, "blas_kernels": kernels, "rows": rows, "paper": {
-                f"{d} {n}": v for (d, n), v in PAPER.items()}}, f, indent=1)
+        write_json(args.json, {**head, "paper": {f"{d} {n}": v for (d, n), v in PAPER.items()}},
+                   rows)
     if args.figure:
-        figure(args.figure, rows, args.out)
+        figure(args.figure, rows)
         print(f"wrote {args.figure}")
     if args.curves:
         curves(args.curves, rows)

@@ -41,11 +41,16 @@ POINT_KEYS = (("modes_captured", "modes captured", 1),
 
 
 def draw_points(axes, label, path, color, epochs=None, paper=None):
-    """One 2D run's PacGAN metrics (its trainer's metrics.csv, cut at
-    ``epochs``) on three axes: modes, high-quality share, reverse KL; the
-    paper's cells ``(modes, quality %, KL)``, if given, dashed in its colour."""
-    with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if epochs is None or int(r["epoch"]) <= epochs]
+    """One 2D run's PacGAN metrics (its trainer's metrics.csv, or its rows as
+    dicts, cut at ``epochs``) on three axes: modes, high-quality share,
+    reverse KL; the paper's cells ``(modes, quality %, KL)``, if given,
+    dashed in its colour."""
+    if isinstance(path, str):
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    else:
+        rows, path = path, label
+    rows = [r for r in rows if epochs is None or int(r["epoch"]) <= epochs]
     if not rows:
         raise SystemExit(f"{path}: no rows up to epoch {epochs}")
     for ax, (key, _, scale), cell in zip(axes, POINT_KEYS, paper or (None,) * 3):

@@ -25,8 +25,7 @@ def test_quick_run_makes_the_table_and_the_figure(tmp_path):
     assert [(r["variant"], r["dataset"]) for r in result["rows"]] == [("GAN", "ring"),
                                                                        ("PacGAN2", "ring")]
     assert "--pack 2" in result["rows"][1]["command"]
-    assert result["blas_kernels"] == os.environ.get("OPENBLAS_CORETYPE", "Haswell" if
-                                                    avx2_and_fma() else "auto")
+    assert result["blas_kernels"] == kept_kernels()
     assert not any(r["resumed"] for r in result["rows"])
     gan = result["rows"][0]                             # one trial: its value, no ± cell
     line = next(t for t in out.stdout.splitlines() if t.startswith("| GAN | ring |"))
@@ -99,6 +98,82 @@ def test_a_second_run_goes_on_from_the_trials_checkpoints(tmp_path):
         "grid PacGAN2 seed 0", "ring GAN seed 1", "ring PacGAN2 seed 1", "grid PacGAN2 seed 1"]
 
 
+def test_the_json_alone_makes_the_table_the_figure_and_the_curves_again(tmp_path):
+    """--from trains nothing: rows kept in earlier runs' JSON files (their
+    trial folders gone) give the same table, figure and curves; trials
+    trained apart (--seeds) merge into one table."""
+    import shutil
+
+    import matplotlib.pyplot as plt
+    runs = tmp_path / "runs"
+    first = paper_tables("--quick", "--out", str(runs), "--json", str(tmp_path / "a.json"),
+                         "--figure", str(tmp_path / "a.png"), "--curves", str(tmp_path / "a-c.png"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = paper_tables("--quick", "--rows", "GAN", "--seeds", "1", "--out", str(runs),
+                          "--json", str(tmp_path / "b.json"))
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert sorted(os.listdir(runs)) == ["ring-gan-0", "ring-gan-1", "ring-pacgan2-0"]
+    shutil.rmtree(runs)
+    again = paper_tables("--from", str(tmp_path / "a.json"), "--figure", str(tmp_path / "f.png"),
+                         "--curves", str(tmp_path / "f-c.png"), "--json", str(tmp_path / "f.json"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    table = [line for line in first.stdout.splitlines() if line.startswith("|")]
+    assert [line for line in again.stdout.splitlines() if line.startswith("|")] == table
+    for a, b in (("a.png", "f.png"), ("a-c.png", "f-c.png")):  # drawn from the kept rows
+        assert (plt.imread(tmp_path / a) == plt.imread(tmp_path / b)).all()
+    kept = json.loads((tmp_path / "f.json").read_text())
+    assert kept["rows"] == json.loads((tmp_path / "a.json").read_text())["rows"]
+    gan = kept["rows"][0]
+    assert gan["config"]["model"] == "pacgan-mlp" and gan["blas_kernels"] == kept_kernels()
+    assert [m["epoch"] for m in gan["metrics"]] == [1.0] and len(gan["points"]) > 20000
+    both = paper_tables("--from", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
+                        "--rows", "GAN")
+    assert both.returncode == 0, both.stderr[-3000:]
+    gans = [r for f in ("a.json", "b.json")
+            for r in json.loads((tmp_path / f).read_text())["rows"] if r["variant"] == "GAN"]
+    modes = [r["modes_captured"] for r in gans]
+    mean = sum(modes) / 2
+    se = abs(modes[0] - modes[1]) / 2                # s.d. / sqrt(2) of two values
+    assert f"| GAN | ring | {mean:.2f} ± {se:.2f} | 6.3 ± 0.5 |" in both.stdout
+    assert both.stdout.rstrip().endswith("| 2 x 1 |")
+
+
+def test_from_refuses_a_trial_scored_twice_or_of_an_older_model(tmp_path):
+    """One trial in two files must score the same; a kept config that the
+    same flags no longer give names its setting; a file that is not the
+    script's JSON is named."""
+    made = paper_tables("--quick", "--rows", "GAN", "--out", str(tmp_path / "runs"), "--json",
+                        str(tmp_path / "a.json"))
+    assert made.returncode == 0, made.stderr[-3000:]
+    result = json.loads((tmp_path / "a.json").read_text())
+    same = paper_tables("--from", str(tmp_path / "a.json"), str(tmp_path / "a.json"))
+    assert same.returncode == 0 and same.stdout.rstrip().endswith("| 1 x 1 |")
+    result["rows"][0]["modes_captured"] += 1
+    (tmp_path / "b.json").write_text(json.dumps(result))
+    twice = paper_tables("--from", str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    assert twice.returncode != 0
+    assert (f"ring GAN seed 0 scores differently in {tmp_path / 'a.json'} and "
+            f"{tmp_path / 'b.json'}") in twice.stderr
+    result["rows"][0]["config"]["bn_eps"] = 1e-5
+    (tmp_path / "c.json").write_text(json.dumps(result))
+    older = paper_tables("--from", str(tmp_path / "c.json"))
+    assert older.returncode != 0
+    assert f"{tmp_path / 'c.json'}: ring GAN seed 0 was trained with bn_eps 1e-05 (now 0.0001)" \
+        in older.stderr
+    (tmp_path / "d.json").write_text("[]")
+    wrong = paper_tables("--from", str(tmp_path / "d.json"))
+    assert wrong.returncode != 0 and "not a paper_tables.py JSON file" in wrong.stderr
+    none = paper_tables("--from", str(tmp_path / "a.json"), "--rows", "PacGAN3")
+    assert none.returncode != 0 and "no rows of PacGAN3 on ring, grid" in none.stderr
+
+
+def test_a_rows_length_cell_counts_each_length(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
+    from paper_tables import lengths
+    assert lengths([{"epochs_trained": e} for e in (400, 100, 400)]) == "2 x 400, 1 x 100"
+    assert lengths([{"epochs_trained": 400}] * 3) == "3 x 400"
+
+
 def test_a_trial_of_an_older_model_is_not_resumed_into_the_table(tmp_path):
     """A checkpoint trained with a model setting the model no longer has
     (here a BatchNorm epsilon of 1e-5, before the model took the authors'
@@ -154,6 +229,10 @@ def test_the_table_can_train_on_the_authors_fixed_packs(tmp_path):
     assert "--pack 2" in row["command"] and "--real-packs fixed" in row["command"]
     config = json.loads((tmp_path / "runs" / "ring-pacgan2-0" / "config.json").read_text())
     assert (config["pack"], config["real_packs"]) == (2, "fixed")
+
+
+def kept_kernels():
+    return os.environ.get("OPENBLAS_CORETYPE", "Haswell" if avx2_and_fma() else "auto")
 
 
 def avx2_and_fma():
