@@ -148,8 +148,8 @@ def samples(row):
         return np.frombuffer(base64.b64decode(row["points"]), "<f4").reshape(-1, 2)
     from minigan import backend
     from minigan.gan import Trainer
-    t = Trainer.from_checkpoint(os.path.join(row["out"], "checkpoint.npz"),
-                                log=lambda *a: None, sampling_only=True)
+    t = Trainer.from_checkpoint(trial_file(row, "checkpoint.npz"), log=lambda *a: None,
+                                sampling_only=True)
     z = np.random.default_rng(1).standard_normal((SCORED, 2)).astype(np.float32)
     return backend.to_numpy(t.sample(backend.asarray(z))).astype(np.float32)
 
@@ -164,8 +164,8 @@ def keep(row, kernels):
     import csv
 
     from minigan import checkpoint
-    row["config"] = checkpoint.load(os.path.join(row["out"], "checkpoint.npz"))[1]["config"]
-    metrics = os.path.join(row["out"], "metrics.csv")
+    row["config"] = checkpoint.load(trial_file(row, "checkpoint.npz"))[1]["config"]
+    metrics = trial_file(row, "metrics.csv")
     if os.path.exists(metrics):
         with open(metrics, newline="") as f:
             row["metrics"] = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(f)]
@@ -212,7 +212,7 @@ def merged(paths, names, datasets):
                     sys.exit(f"paper_tables.py: {path}: {key[1]} {key[0]} seed {key[2]} was "
                              f"trained with {', '.join(diff)}")
             seen[key] = (r, path)
-            rows.append(r)
+            rows.append({**r, "source": path})
     return sorted(rows, key=lambda r: (r["seed"], r["dataset"] != "ring",
                                        list(ROWS).index(r["variant"])))
 
@@ -246,8 +246,7 @@ def figure(path, rows):
         panels = [("real", real)]
         for name in names:
             drawn = [r for r in rows if r["variant"] == name and r["dataset"] == d
-                     and (r.get("points") or os.path.exists(os.path.join(
-                         r.get("out", ""), "checkpoint.npz")))]
+                     and (r.get("points") or os.path.exists(trial_file(r, "checkpoint.npz")))]
             if drawn:
                 r = min(drawn, key=lambda r: r["seed"])
                 panels.append((f"{name}, seed {r['seed']}", samples(r)))
@@ -263,8 +262,10 @@ def figure(path, rows):
     fig.savefig(path, dpi=110)
 
 
-def scorings(row):
-    return os.path.join(row.get("out", ""), "metrics.csv")
+def trial_file(row, name):
+    """A file of the row's trial folder; "" for a row read from a JSON file
+    (``--from``), whose folder, if there is one, may hold another run."""
+    return "" if "source" in row else os.path.join(row["out"], name)
 
 
 def curves(path, rows):
@@ -280,13 +281,13 @@ def curves(path, rows):
     for i, d in enumerate(datasets):
         for c, name in enumerate(n for n in ROWS if any(r["variant"] == n for r in rows)):
             drawn = [r for r in rows if r["variant"] == name and r["dataset"] == d and (
-                r.get("metrics") or os.path.exists(scorings(r)))]
+                r.get("metrics") or os.path.exists(trial_file(r, "metrics.csv")))]
             if not drawn:
                 print(f"curves: no {d} {name} trial keeps its scorings")
                 continue
             r = min(drawn, key=lambda r: r["seed"])
-            draw_points(axes[i], f"{name}, seed {r['seed']}", r.get("metrics") or scorings(r),
-                        f"C{c}",
+            draw_points(axes[i], f"{name}, seed {r['seed']}",
+                        r.get("metrics") or trial_file(r, "metrics.csv"), f"C{c}",
                         paper=[cell for cell, _ in PAPER.get((d, name), [(None, None)] * 3)])
         for ax, (_, title, _) in zip(axes[i], POINT_KEYS):
             ax.set_title(f"{d}: {title} (dashed: the paper's)", fontsize=8)

@@ -122,10 +122,20 @@ def test_the_json_alone_makes_the_table_the_figure_and_the_curves_again(tmp_path
     for a, b in (("a.png", "f.png"), ("a-c.png", "f-c.png")):  # drawn from the kept rows
         assert (plt.imread(tmp_path / a) == plt.imread(tmp_path / b)).all()
     kept = json.loads((tmp_path / "f.json").read_text())
+    assert [r.pop("source") for r in kept["rows"]] == [str(tmp_path / "a.json")] * 2
     assert kept["rows"] == json.loads((tmp_path / "a.json").read_text())["rows"]
     gan = kept["rows"][0]
     assert gan["config"]["model"] == "pacgan-mlp" and gan["blas_kernels"] == kept_kernels()
     assert [m["epoch"] for m in gan["metrics"]] == [1.0] and len(gan["points"]) > 20000
+    for r in kept["rows"]:                  # rows of files older than the kept points
+        del r["points"], r["metrics"], r["config"]
+    (tmp_path / "old.json").write_text(json.dumps(kept))
+    old = paper_tables("--from", str(tmp_path / "old.json"), "--figure", str(tmp_path / "o.png"),
+                       "--curves", str(tmp_path / "o-c.png"))
+    assert old.returncode == 0, old.stderr[-3000:]
+    assert [line for line in old.stdout.splitlines() if line.startswith("|")] == table
+    assert "curves: no ring GAN trial keeps its scorings" in old.stdout
+    assert plt.imread(tmp_path / "o.png").shape == plt.imread(tmp_path / "a.png").shape
     both = paper_tables("--from", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
                         "--rows", "GAN")
     assert both.returncode == 0, both.stderr[-3000:]
