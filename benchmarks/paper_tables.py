@@ -159,7 +159,8 @@ def keep(row, kernels):
     the curves can be drawn again from the JSON alone (``--from``), where
     the trial folders are gone: the trial's config, the trainer's scorings
     over the epochs, the figure's 2,500 points (float32, base64) and the
-    BLAS kernels it ran on."""
+    BLAS kernels this run of the script trained and scored it on (a trial
+    resumed from earlier sittings ran on theirs before)."""
     import base64
     import csv
 
