@@ -182,8 +182,8 @@ def merged(paths, names, datasets):
     where its row keeps its config."""
     import shlex
     rows, seen = [], {}
+    need = ("variant", "dataset", "seed", "epochs_trained", "command", *KEYS)
     for path in paths:
-        need = ("variant", "dataset", "seed", "epochs_trained", "command", *KEYS)
         try:
             with open(path) as f:
                 result = json.load(f)
@@ -246,10 +246,8 @@ def figure(path, rows):
         real = data.sample_mixture(d, SCORED, np.random.default_rng(0))
         panels = [("real", real)]
         for name in names:
-            drawn = [r for r in rows if r["variant"] == name and r["dataset"] == d
-                     and (r.get("points") or os.path.exists(trial_file(r, "checkpoint.npz")))]
-            if drawn:
-                r = min(drawn, key=lambda r: r["seed"])
+            r = first_kept(rows, name, d, "points", "checkpoint.npz")
+            if r:
                 panels.append((f"{name}, seed {r['seed']}", samples(r)))
             else:                   # rows of an older JSON keep no points
                 panels.append((f"{name}: no trial's samples kept", None))
@@ -269,6 +267,14 @@ def trial_file(row, name):
     return "" if "source" in row else os.path.join(row["out"], name)
 
 
+def first_kept(rows, name, dataset, key, filename):
+    """The lowest seed's trial of a row whose row keeps ``key`` or whose
+    folder holds ``filename``; None where no trial does."""
+    kept = [r for r in rows if r["variant"] == name and r["dataset"] == dataset
+            and (r.get(key) or os.path.exists(trial_file(r, filename)))]
+    return min(kept, key=lambda r: r["seed"]) if kept else None
+
+
 def curves(path, rows):
     """The scores over the epochs of each row's first trial (the trainer's
     metrics.csv, or the scorings its row keeps), with the paper's final
@@ -281,12 +287,10 @@ def curves(path, rows):
     fig, axes = plt.subplots(len(datasets), 3, squeeze=False, figsize=(11, 3 * len(datasets)))
     for i, d in enumerate(datasets):
         for c, name in enumerate(n for n in ROWS if any(r["variant"] == n for r in rows)):
-            drawn = [r for r in rows if r["variant"] == name and r["dataset"] == d and (
-                r.get("metrics") or os.path.exists(trial_file(r, "metrics.csv")))]
-            if not drawn:
+            r = first_kept(rows, name, d, "metrics", "metrics.csv")
+            if not r:
                 print(f"curves: no {d} {name} trial keeps its scorings")
                 continue
-            r = min(drawn, key=lambda r: r["seed"])
             draw_points(axes[i], f"{name}, seed {r['seed']}",
                         r.get("metrics") or trial_file(r, "metrics.csv"), f"C{c}",
                         paper=[cell for cell, _ in PAPER.get((d, name), [(None, None)] * 3)])
@@ -406,7 +410,8 @@ def main():
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--figure", help="write the samples figure here (PNG)")
     p.add_argument("--curves", help="write each row's scores over the epochs here (PNG), from "
-                                    "the first trial's metrics.csv")
+                                    "the first trial's metrics.csv (or the scorings its row "
+                                    "keeps)")
     p.add_argument("--real-packs", choices=("fresh", "fixed"), default="fresh",
                    help="the real packs every trial trains on (minigan train --real-packs)")
     p.add_argument("--restart", action="store_true",
