@@ -133,3 +133,71 @@ def test_the_pytorch_twin_of_the_simultaneous_step_takes_minigans_gradients():
             assert np.abs(theirs).max() > 0, name
             np.testing.assert_allclose(np.asarray(grad), theirs, rtol=0,
                                        atol=1e-4 * np.abs(theirs).max(), err_msg=name)
+
+
+def _scorings(tmp_path, name, score):
+    """A 2D trial's metrics.csv scored every 10 epochs to 400, each score
+    ``score(epoch)`` as (modes, high-quality share, reverse KL)."""
+    path = tmp_path / name
+    rows = ["epoch,step,modes_captured,high_quality_share,reverse_kl"]
+    rows += [f"{e},{e * 1000},{','.join(map(str, score(e)))}" for e in range(10, 401, 10)]
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_flatness_finds_where_the_trials_scores_stop_moving(tmp_path):
+    """flatness.py: a length has flattened when, from it on, every score's
+    mean change to epoch 400 over the trials is within one standard error;
+    a rise that ends at epoch 230 is flat from 250 (the first window of
+    three scorings after it), a change every trial shares is caught however
+    small, one the trials disagree on is not, and a late drop leaves no
+    length flat."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import flatness
+    finally:
+        sys.path.pop(0)
+    ramp = [_scorings(tmp_path, f"ramp{i}.csv",
+                      lambda e, i=i: (20 + i, 0.5 + 0.4 * min(e, 230) / 230 + 0.01 * i, 0.3))
+            for i in range(3)]
+    script = os.path.join(ROOT, "benchmarks", "flatness.py")
+    out = subprocess.run([sys.executable, script, *ramp], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("shortest flattened length: 250"), out.stdout
+    lines = {ln.split("|")[1].strip(): ln for ln in out.stdout.splitlines() if "|" in ln}
+    assert lines["200"].rstrip().endswith("| no |") and "+0.00 ± 0.00" in lines["250"]
+    # a tiny change all trials share is a change; a larger one they split on is noise
+    step = lambda size: lambda e, i: (20, 0.9, 0.3 + (size if e > 380 else 0.0))  # noqa: E731
+    split = lambda e, i: (20, 0.9, 0.3 + (0.2 * (-1) ** i if e > 380 else 0.0))  # noqa: E731
+    trials = lambda score: [(f"t{i}", flatness.read(_scorings(  # noqa: E731
+        tmp_path, f"t{i}.csv", lambda e, i=i: score(e, i)))) for i in range(2)]
+    shared = flatness.changes(trials(step(0.001)), [300, 350], 400, 30)
+    assert flatness.shortest_flat(shared) is None
+    assert abs(shared[350]["reverse_kl"][0] - 2 * 0.001 / 3) < 1e-9   # 390 and 400 of 3
+    assert flatness.shortest_flat(flatness.changes(trials(split), [300, 350], 400, 30)) == 300
+    late = [_scorings(tmp_path, f"late{i}.csv", lambda e, i=i: (25 - (e == 400) * (2 + i), 0.9,
+                                                                0.1)) for i in range(2)]
+    late = subprocess.run([sys.executable, script, *late, "--lengths", "200", "300"],
+                          capture_output=True, text=True, timeout=300)
+    assert late.returncode == 0 and "no candidate length up to 300" in late.stdout, late.stdout
+
+
+def test_flatness_names_what_it_cannot_use(tmp_path):
+    """One trial, a trial scored short of --full, a file that is not a 2D
+    run's metrics.csv, a length past --full: one line naming it, status 2."""
+    script = os.path.join(ROOT, "benchmarks", "flatness.py")
+    full = _scorings(tmp_path, "full.csv", lambda e: (20, 0.9, 0.3))
+    short = tmp_path / "short.csv"
+    short.write_text("epoch,step,modes_captured,high_quality_share,reverse_kl\n"
+                     "10,10000,20,0.5,0.4\n300,300000,21,0.9,0.3\n")
+    digits = tmp_path / "digits.csv"
+    digits.write_text("epoch,step,fid,confident_share\n1,100,30.0,0.8\n")
+    for args, says in (([full], "at least two trials"),
+                       ([full, str(short)], "short.csv is scored to epoch 300, not the full 400"),
+                       ([full, str(digits)], "digits.csv is not a 2D run's metrics.csv"),
+                       ([full, full, "--lengths", "400"], "--lengths between 1 and")):
+        out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 2, (args, out.stderr)
+        assert says in out.stderr.strip().splitlines()[-1], (args, out.stderr)  # the last line
