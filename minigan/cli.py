@@ -218,7 +218,7 @@ def cmd_sample(args):
         codes, nrow = np.minimum(np.arange(args.n) // per, K - 1), per
     out = backend.to_numpy(trainer.sample(backend.asarray(z.astype(np.float32)), labels,
                                           codes))
-    path = args.out or os.path.splitext(args.checkpoint)[0] + "_samples.png"
+    path = args.out or _unused(os.path.splitext(args.checkpoint)[0] + "_samples", ".png")
     if path.lower().endswith(".npy"):
         np.save(path, out)
     elif trainer.points:
@@ -230,6 +230,16 @@ def cmd_sample(args):
             f" of cluster {args.cluster}" if args.cluster is not None else "")
     print(f"wrote {args.n} samples{what} to {path}")
     return 0
+
+
+def _unused(stem, ext):
+    """``stem + ext``, or the first of ``stem_2 + ext``, ``stem_3 + ext``, ...
+    that does not exist: a default output never replaces an earlier one."""
+    path, k = stem + ext, 1
+    while os.path.exists(path):
+        k += 1
+        path = f"{stem}_{k}{ext}"
+    return path
 
 
 def _all_of(args, flag, K, lacks, trained_with):
@@ -400,7 +410,9 @@ def build_parser():
     p.add_argument("--cluster", type=int,
                    help="models trained with --clusters: draw only this cluster; default "
                         "clusters in proportion to their sizes")
-    p.add_argument("--out", help="PATH.png (grid) or PATH.npy (raw samples in [-1, 1])")
+    p.add_argument("--out", help="PATH.png (grid) or PATH.npy (raw samples in [-1, 1]); "
+                                 "default CHECKPOINT_samples.png beside the checkpoint, or "
+                                 "_2, _3, ... where that exists")
     p.add_argument("--backend", choices=["numpy", "numba", "cupy"])
     p.set_defaults(func=cmd_sample)
 

@@ -26,6 +26,16 @@ def test_train_then_sample(tmp_path, capsys):
     assert samples.shape == (5, 1, 28, 28) and np.abs(samples).max() <= 1
     code, _, _ = run(capsys, "sample", ckpt, "--out", str(tmp_path / "grid.png"))
     assert code == 0 and os.path.getsize(tmp_path / "grid.png") > 0
+    # without --out, a picture beside the checkpoint that never replaces an earlier one
+    pictures = []
+    for seed in ("1", "2", "1"):
+        code, text, _ = run(capsys, "sample", ckpt, "--n", "4", "--seed", seed)
+        pictures.append(text.strip().split(" to ")[-1])
+        assert code == 0 and os.path.exists(pictures[-1])
+    assert [os.path.basename(p) for p in pictures] == [
+        "checkpoint_samples.png", "checkpoint_samples_2.png", "checkpoint_samples_3.png"]
+    first, second, third = (open(p, "rb").read() for p in pictures)
+    assert first == third != second      # the first is still seed 1's picture
     code, text, _ = run(capsys, "train", "--resume", ckpt, "--epochs", "2", "--no-progress")
     assert code == 0 and "resumed" in text and "at step 2" in text
     # a moved run resumes in its new folder and leaves the old one alone
