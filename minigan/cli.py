@@ -99,7 +99,7 @@ def _numba_cache_is_cold(name):
         return False
     try:
         from minigan.kernels import numba_cpu
-        cache = numba_cpu._im2col.parallel._cache._cache_path      # where Numba keeps its index files
+        cache = numba_cpu._im2col.parallel._cache._cache_path   # Numba's index files' folder
         return not any(f.endswith(".nbi") for f in os.listdir(cache))
     except (AttributeError, OSError):
         return False
