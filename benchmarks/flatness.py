@@ -21,8 +21,9 @@ import csv
 import statistics
 import sys
 
-KEYS = (("modes_captured", "modes", 1, ".2f"), ("high_quality_share", "high quality (points)",
-                                                 100, ".2f"),
+# each score: its metrics.csv column, its table heading, its scale and format there
+KEYS = (("modes_captured", "modes", 1, ".2f"),
+        ("high_quality_share", "high quality (points)", 100, ".2f"),
         ("reverse_kl", "reverse KL", 1, ".3f"))
 
 
@@ -43,7 +44,10 @@ def read(path):
     if not rows or missing:
         fail(f"{path} is not a 2D run's metrics.csv (no "
              f"{', '.join(missing) or 'rows'})")
-    return {int(r["epoch"]): {k: float(r[k]) for k, *_ in KEYS} for r in rows}
+    try:
+        return {int(r["epoch"]): {k: float(r[k]) for k, *_ in KEYS} for r in rows}
+    except (TypeError, ValueError) as e:
+        fail(f"{path}: a row that is not numbers ({e})")
 
 
 def at(trial, epoch, window, path):

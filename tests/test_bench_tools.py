@@ -185,7 +185,8 @@ def test_flatness_finds_where_the_trials_scores_stop_moving(tmp_path):
 
 def test_flatness_names_what_it_cannot_use(tmp_path):
     """One trial, a trial scored short of --full, a file that is not a 2D
-    run's metrics.csv, a length past --full: one line naming it, status 2."""
+    run's metrics.csv or has a blank score, a length past --full: one line
+    naming it, status 2."""
     script = os.path.join(ROOT, "benchmarks", "flatness.py")
     full = _scorings(tmp_path, "full.csv", lambda e: (20, 0.9, 0.3))
     short = tmp_path / "short.csv"
@@ -193,9 +194,12 @@ def test_flatness_names_what_it_cannot_use(tmp_path):
                      "10,10000,20,0.5,0.4\n300,300000,21,0.9,0.3\n")
     digits = tmp_path / "digits.csv"
     digits.write_text("epoch,step,fid,confident_share\n1,100,30.0,0.8\n")
+    broken = tmp_path / "broken.csv"
+    broken.write_text(open(full).read().replace("20,0.9,0.3", "20,,0.3", 1))
     for args, says in (([full], "at least two trials"),
                        ([full, str(short)], "short.csv is scored to epoch 300, not the full 400"),
                        ([full, str(digits)], "digits.csv is not a 2D run's metrics.csv"),
+                       ([full, str(broken)], "broken.csv: a row that is not numbers"),
                        ([full, full, "--lengths", "400"], "--lengths between 1 and")):
         out = subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
                              timeout=300)
