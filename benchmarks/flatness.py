@@ -78,12 +78,17 @@ def changes(trials, lengths, full, window):
     return table
 
 
+def unchanged(changes):
+    """Whether every score's mean change is within one standard error of zero."""
+    return all(abs(m) <= se for m, se in changes.values())
+
+
 def shortest_flat(table):
     """The shortest length from which on every score's mean change is within
     one standard error of zero; None if the longest candidate's is not."""
     found = None
     for length in sorted(table, reverse=True):
-        if not all(abs(m) <= se for m, se in table[length].values()):
+        if not unchanged(table[length]):
             break
         found = length
     return found
@@ -95,8 +100,8 @@ def markdown(table, full):
     for length in sorted(table):
         cells = [f"{scale * m:+{fmt}} ± {scale * se:{fmt}}"
                  for (k, _, scale, fmt) in KEYS for m, se in [table[length][k]]]
-        flat = all(abs(m) <= se for m, se in table[length].values())
-        lines.append(f"| {length} | " + " | ".join(cells) + f" | {'yes' if flat else 'no'} |")
+        cells.append("yes" if unchanged(table[length]) else "no")
+        lines.append(f"| {length} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
