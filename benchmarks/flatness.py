@@ -14,6 +14,8 @@ detectably: every candidate length from it up has each score's mean change
 within one standard error of zero. The script prints the changes as a table
 and the shortest flattened length, or says that none has. One standard error
 is a weak test with few trials; the table shows how large each change is.
+Trials scored short of the full length (the table's shortened trials) are
+left out, each named on stderr, so one glob can name a mixture's trials.
 """
 
 import argparse
@@ -117,7 +119,16 @@ def main(argv=None):
     if args.window < 1 or any(not 0 < n < args.full for n in args.lengths):
         p.error(f"--window must be positive and every --lengths between 1 and "
                 f"--full - 1 ({args.full - 1})")
-    table = changes([(m, read(m)) for m in args.metrics], args.lengths, args.full, args.window)
+    trials = [(m, read(m)) for m in args.metrics]
+    for path, t in trials:      # a shortened trial has no change to --full to measure
+        if max(t) < args.full:
+            print(f"flatness.py: leaving out {path}: scored to epoch {max(t)}, "
+                  f"short of the full {args.full}", file=sys.stderr)
+    full = [(m, t) for m, t in trials if max(t) >= args.full]
+    if len(full) < 2:
+        fail(f"give at least two trials scored to the full {args.full} epochs "
+             f"({len(full)} given; a standard error needs two)")
+    table = changes(full, args.lengths, args.full, args.window)
     print(markdown(table, args.full))
     flat = shortest_flat(table)
     print(f"shortest flattened length: {flat}" if flat else

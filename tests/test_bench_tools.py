@@ -184,9 +184,10 @@ def test_flatness_finds_where_the_trials_scores_stop_moving(tmp_path):
 
 
 def test_flatness_names_what_it_cannot_use(tmp_path):
-    """One trial, a trial scored short of --full, a file that is not a 2D
-    run's metrics.csv or has a blank score, a length past --full: one line
-    naming it, status 2."""
+    """One trial, one full trial beside a trial scored short of --full, a
+    file that is not a 2D run's metrics.csv or has a blank score, a length
+    past --full: one line naming it, status 2; a shortened trial beside two
+    full ones is left out, named on stderr."""
     script = os.path.join(ROOT, "benchmarks", "flatness.py")
     full = _scorings(tmp_path, "full.csv", lambda e: (20, 0.9, 0.3))
     short = tmp_path / "short.csv"
@@ -197,7 +198,7 @@ def test_flatness_names_what_it_cannot_use(tmp_path):
     broken = tmp_path / "broken.csv"
     broken.write_text(open(full).read().replace("20,0.9,0.3", "20,,0.3", 1))
     for args, says in (([full], "at least two trials"),
-                       ([full, str(short)], "short.csv is scored to epoch 300, not the full 400"),
+                       ([full, str(short)], "at least two trials scored to the full 400"),
                        ([full, str(digits)], "digits.csv is not a 2D run's metrics.csv"),
                        ([full, str(broken)], "broken.csv: a row that is not numbers"),
                        ([full, full, "--lengths", "400"], "--lengths between 1 and")):
@@ -205,3 +206,11 @@ def test_flatness_names_what_it_cannot_use(tmp_path):
                              timeout=300)
         assert out.returncode == 2, (args, out.stderr)
         assert says in out.stderr.strip().splitlines()[-1], (args, out.stderr)  # the last line
+    # a shortened trial beside two full ones is left out, by name; the table is the two's
+    both = subprocess.run([sys.executable, script, full, str(short), full], capture_output=True,
+                          text=True, timeout=300)
+    alone = subprocess.run([sys.executable, script, full, full], capture_output=True,
+                           text=True, timeout=300)
+    assert both.returncode == 0 and both.stdout == alone.stdout, both.stderr
+    assert both.stderr.strip() == ("flatness.py: leaving out " + str(short)
+                                   + ": scored to epoch 300, short of the full 400")
