@@ -109,7 +109,8 @@ def markdown(table, full):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("metrics", nargs="+", help="full-length trials' metrics.csv files")
+    p.add_argument("metrics", nargs="+",
+                   help="trials' metrics.csv files (those short of --full are left out)")
     p.add_argument("--full", type=int, default=400, help="the full length (400)")
     p.add_argument("--lengths", type=int, nargs="+", default=list(range(100, 400, 50)),
                    help="candidate lengths (100 150 ... 350)")
