@@ -214,3 +214,69 @@ def test_flatness_names_what_it_cannot_use(tmp_path):
     assert both.returncode == 0 and both.stdout == alone.stdout, both.stderr
     assert both.stderr.strip() == ("flatness.py: leaving out " + str(short)
                                    + ": scored to epoch 300, short of the full 400")
+
+
+def _mode_shares():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import mode_shares
+    finally:
+        sys.path.pop(0)
+    return mode_shares
+
+
+def test_mode_shares_counts_each_modes_high_quality_samples():
+    """A sample is high quality at its nearest mode within 3 std (2.9 std
+    in, 3.1 out, a far one nowhere) and near its nearest mode however far;
+    shares are of all the samples."""
+    import numpy as np
+    from minigan.data.datasets import TOYS
+    means, std = TOYS["ring"][0](), TOYS["ring"][1]
+    unit = np.array([0.6, 0.8])
+    pts = np.array([means[0], means[0], means[0], means[2] + 2.9 * std * unit,
+                    means[2] + 3.1 * std * unit, 0.5 * means[4]])
+    good, near = np.zeros(8), np.zeros(8)
+    good[0], good[2] = 3 / 6, 1 / 6
+    near[0], near[2], near[4] = 3 / 6, 2 / 6, 1 / 6
+    got = _mode_shares().shares(pts, means, std)
+    assert np.array_equal(got[0], good) and np.array_equal(got[1], near)
+
+
+def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
+    """A packed run kept every epoch: one row per checkpoint; the probe packs
+    are laid out as the trainer packs samples for D (Inputs.d_input); a
+    folder without per-epoch checkpoints is one line and status 2."""
+    import numpy as np
+    from minigan import backend
+    from minigan.cli import main
+    from minigan.data.datasets import TOYS
+    from minigan.gan import Trainer
+    run = tmp_path / "run"
+    assert main(["train", "--model", "pacgan-mlp", "--dataset", "ring", "--pack", "3",
+                 "--limit", "600", "--epochs", "2", "--checkpoint-every", "1",
+                 "--eval-every", "0", "--out", str(run), "--no-progress"]) == 0
+    script = os.path.join(ROOT, "benchmarks", "mode_shares.py")
+    out = subprocess.run([sys.executable, script, str(run), "--probes", "50",
+                          "--figure", str(tmp_path / "s.png")], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split() for line in out.stdout.splitlines() if line[:5].strip().isdigit()]
+    assert [r[0] for r in rows] == ["1", "2"] and all(len(r) == 1 + 3 * 8 + 2 for r in rows)
+    assert (tmp_path / "s.png").stat().st_size > 0
+    ms = _mode_shares()
+    t = Trainer.from_checkpoint(str(run / "checkpoint_epoch_002.npz"), log=lambda *a: None,
+                                sampling_only=True)
+    means = TOYS["ring"][0]()
+    fills = np.random.default_rng(1).standard_normal((4, 2, 2))
+    probed = ms.probe_values(t, means[:2], fills)
+    for k in range(2):
+        x = np.concatenate([np.broadcast_to(means[k], (4, 1, 2)), fills], axis=1)
+        t.D.eval()
+        direct = t.D.forward(t.io.d_input(backend.asarray(x.reshape(12, 2)
+                                                          .astype(np.float32))))
+        assert abs(float(backend.to_numpy(direct).mean()) - probed[k]) < 1e-5
+    empty = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True,
+                           text=True, timeout=300)
+    assert empty.returncode == 2
+    assert empty.stderr.strip() == (f"mode_shares.py: no checkpoint_epoch_NNN.npz in "
+                                    f"{tmp_path} (train with --checkpoint-every K)")

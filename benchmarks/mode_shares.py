@@ -1,0 +1,169 @@
+"""Each mode's share of a 2D run's samples, epoch by epoch, and D's view of it.
+
+    minigan train --model pacgan-mlp --dataset ring --pack 3 --seed 1 --checkpoint-every 2
+    python benchmarks/mode_shares.py runs/pacgan-mlp-ring --figure shares.png
+
+PacGAN's metrics say *that* a mode was lost (a mode is captured while one
+sample of 2,500 lands within 3 standard deviations of it); this script shows
+*how*: for every ``checkpoint_epoch_NNN.npz`` a run kept (``--checkpoint-every
+K``), it samples G as the table scores it (population BatchNorm statistics,
+the authors' 2,500 samples, ``--seed``'s noise, the same for every epoch) and
+prints the share of those samples that are high quality at each mode: a share
+that falls epoch after epoch is a mode G is being pushed or drifting out of;
+one that drops in a step is an event. Beside it, the share of the samples
+whose nearest mode it is, however far: a mode with neither is one G draws
+nothing near, not one it draws badly.
+
+Beside each share it prints D's **probe value** of the mode: D's mean logit
+on packs whose first slot holds a point at the mode's centre and whose other
+m - 1 slots hold real points of the mixture (the same ``--probes`` packs for
+every mode and epoch). The non-saturating G loss moves G's samples towards
+higher logits, so a mode whose probe value is above the others' is one D asks
+G for more of, and one below is one D calls fake. With m = 1 the probe is
+D's logit at the centre.
+"""
+
+import argparse
+import glob
+import os
+import re
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def checkpoints(run):
+    """(epoch, path) of the run folder's per-epoch checkpoints, in order."""
+    found = []
+    for path in glob.glob(os.path.join(run, "checkpoint_epoch_*.npz")):
+        m = re.fullmatch(r"checkpoint_epoch_(\d+)\.npz", os.path.basename(path))
+        if m:
+            found.append((int(m.group(1)), path))
+    return sorted(found)
+
+
+def shares(points, means, std):
+    """Each mode's share of ``points`` that lie within 3 std of it (their
+    nearest mode), and its share of all the points whose nearest mode it is;
+    both as fractions of all the points."""
+    d = np.linalg.norm(points[:, None, :].astype(np.float64) - means[None], axis=2)
+    nearest, good = d.argmin(1), d.min(1) <= 3 * std
+    return (np.bincount(nearest[good], minlength=len(means)) / len(points),
+            np.bincount(nearest, minlength=len(means)) / len(points))
+
+
+def probe_values(trainer, means, fills):
+    """D's mean logit on packs [centre of mode k, fills[i]] for each mode k;
+    ``fills`` is (P, m - 1, 2) real points."""
+    from minigan import backend
+    P, m = fills.shape[0], trainer.cfg.pack
+    out = []
+    trainer.D.eval()
+    try:
+        for centre in means:
+            x = np.concatenate([np.broadcast_to(centre, (P, 1, 2)), fills], axis=1)
+            # packing lays a pack's m samples side by side: (P, m, 2) -> (P, 2m)
+            logits = trainer.D.forward(backend.asarray(x.reshape(P, m * 2).astype(np.float32)))
+            out.append(float(backend.to_numpy(logits).mean()))
+    finally:
+        trainer.D.train()
+    return np.array(out)
+
+
+def scan(run, n, seed, probes):
+    """Rows (epoch, shares, probe values) for each per-epoch checkpoint."""
+    from minigan import backend, data
+    from minigan.gan import Trainer
+    found = checkpoints(run)
+    if not found:
+        raise ValueError(f"no checkpoint_epoch_NNN.npz in {run} (train with "
+                         f"--checkpoint-every K)")
+    rows = []
+    for epoch, path in found:
+        t = Trainer.from_checkpoint(path, log=lambda *a: None, sampling_only=True)
+        if t.cfg.dataset not in data.datasets.TOYS:
+            raise ValueError(f"{path} is a {t.cfg.dataset} run; this reads 2D mixtures "
+                             f"(ring, grid)")
+        means_fn, std = data.datasets.TOYS[t.cfg.dataset]
+        means = means_fn()
+        if not rows:
+            rng = np.random.default_rng([seed, 5])
+            z = rng.standard_normal((n, t.cfg.latent_dim)).astype(np.float32)
+            fills = data.sample_mixture(t.cfg.dataset, probes * (t.cfg.pack - 1),
+                                        np.random.default_rng([seed, 6]))
+            fills = fills.reshape(probes, t.cfg.pack - 1, 2)
+        pts = backend.to_numpy(t.sample(backend.asarray(z)))
+        rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills)))
+    return rows
+
+
+def print_table(rows, modes):
+    print("each mode's share of the samples: high quality there (%) | nearest to it (%) | "
+          "D's probe value of it (mean logit)")
+    names = " ".join(f"{f'm{i}':>6}" for i in modes)
+    print(f"{'epoch':>5}  {names}  |  {names}  |  {names}")
+    for epoch, good, near, v in rows:
+        print(f"{epoch:5d}  " + "  |  ".join(" ".join(fmt.format(x) for x in block[modes])
+                                            for fmt, block in (("{:6.1%}", good),
+                                                               ("{:6.1%}", near),
+                                                               ("{:6.2f}", v))))
+
+
+def figure(path, rows, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    epochs = [r[0] for r in rows]
+    s = np.array([r[1] for r in rows])
+    v = np.array([r[3] for r in rows])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    for i in range(s.shape[1]):
+        line, = a.plot(epochs, 100 * s[:, i], label=f"mode {i}")
+        b.plot(epochs, v[:, i] - v.mean(1), color=line.get_color())
+    a.axhline(100 / s.shape[1], color="k", lw=0.5, ls=":")
+    a.set(xlabel="epoch", ylabel="% of samples (high quality)", title="each mode's share")
+    b.axhline(0, color="k", lw=0.5, ls=":")
+    b.set(xlabel="epoch", ylabel="logit - mean over modes", title="D's probe value of each mode")
+    if s.shape[1] <= 10:
+        a.legend(fontsize=7, ncol=2)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("run", help="a run folder holding checkpoint_epoch_NNN.npz files")
+    p.add_argument("--n", type=int, default=2500, help="samples per epoch (the authors' 2,500)")
+    p.add_argument("--seed", type=int, default=0, help="the samples' and probes' seed")
+    p.add_argument("--probes", type=int, default=2000, help="packs per probe value")
+    p.add_argument("--modes", nargs="+", type=int,
+                   help="print these modes' columns only (default: every mode)")
+    p.add_argument("--figure", help="also draw the high-quality shares and probe values "
+                                    "over the epochs here (PNG), every mode")
+    p.add_argument("--title", help="the figure's title (default: the run folder)")
+    args = p.parse_args()
+    for name in ("n", "probes"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    try:
+        rows = scan(args.run, args.n, args.seed, args.probes)
+    except ValueError as e:
+        print(f"mode_shares.py: {e}", file=sys.stderr)
+        sys.exit(2)
+    k = len(rows[0][1])
+    if args.modes and not all(0 <= i < k for i in args.modes):
+        print(f"mode_shares.py: --modes must be between 0 and {k - 1} (the mixture has {k} "
+              f"modes), got {' '.join(map(str, args.modes))}", file=sys.stderr)
+        sys.exit(2)
+    print_table(rows, np.array(args.modes if args.modes else range(k)))
+    if args.figure:
+        figure(args.figure, rows, args.title or os.path.basename(os.path.normpath(args.run)))
+        print(f"wrote {args.figure}")
+
+
+if __name__ == "__main__":
+    main()
