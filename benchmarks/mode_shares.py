@@ -20,7 +20,10 @@ m - 1 slots hold real points of the mixture (the same ``--probes`` packs for
 every mode and epoch). The non-saturating G loss moves G's samples towards
 higher logits, so a mode whose probe value is above the others' is one D asks
 G for more of, and one below is one D calls fake. With m = 1 the probe is
-D's logit at the centre.
+D's logit at the centre. ``--between A B`` prints the probe value at 11
+points along the segment from mode A's centre to mode B's as well: a dip
+between them is a valley that keeps G's samples at A from being pulled to B,
+however much higher D rates B.
 """
 
 import argparse
@@ -72,8 +75,13 @@ def probe_values(trainer, means, fills):
     return np.array(out)
 
 
-def scan(run, n, seed, probes):
-    """Rows (epoch, shares, probe values) for each per-epoch checkpoint."""
+SEGMENT = np.linspace(0.0, 1.0, 11)[:, None]      # the points probed from A to B
+
+
+def scan(run, n, seed, probes, between=None):
+    """Rows (epoch, high-quality shares, nearest shares, probe values at the
+    modes, probe values along the segment ``between`` = (A, B) or None) for
+    each per-epoch checkpoint."""
     from minigan import backend, data
     from minigan.gan import Trainer
     found = checkpoints(run)
@@ -88,6 +96,9 @@ def scan(run, n, seed, probes):
                              f"(ring, grid)")
         means_fn, std = data.datasets.TOYS[t.cfg.dataset]
         means = means_fn()
+        if between and not all(0 <= i < len(means) for i in between):
+            raise ValueError(f"--between: the {t.cfg.dataset}'s modes are 0 to "
+                             f"{len(means) - 1}, got {between[0]} {between[1]}")
         if not rows:
             rng = np.random.default_rng([seed, 5])
             z = rng.standard_normal((n, t.cfg.latent_dim)).astype(np.float32)
@@ -95,7 +106,9 @@ def scan(run, n, seed, probes):
                                         np.random.default_rng([seed, 6]))
             fills = fills.reshape(probes, t.cfg.pack - 1, 2)
         pts = backend.to_numpy(t.sample(backend.asarray(z)))
-        rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills)))
+        segment = (probe_values(t, (1 - SEGMENT) * means[between[0]]
+                                + SEGMENT * means[between[1]], fills) if between else None)
+        rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills), segment))
     return rows
 
 
@@ -104,11 +117,18 @@ def print_table(rows, modes):
           "D's probe value of it (mean logit)")
     names = " ".join(f"{f'm{i}':>6}" for i in modes)
     print(f"{'epoch':>5}  {names}  |  {names}  |  {names}")
-    for epoch, good, near, v in rows:
+    for epoch, good, near, v, _ in rows:
         print(f"{epoch:5d}  " + "  |  ".join(" ".join(fmt.format(x) for x in block[modes])
                                             for fmt, block in (("{:6.1%}", good),
                                                                ("{:6.1%}", near),
                                                                ("{:6.2f}", v))))
+
+
+def print_segment(rows, a, b):
+    print(f"D's probe value along the segment from mode {a} to mode {b} (mean logit)")
+    print(f"{'epoch':>5}  " + " ".join(f"{f'{x:.0%}':>6}" for x in SEGMENT[:, 0]))
+    for epoch, *_, segment in rows:
+        print(f"{epoch:5d}  " + " ".join(f"{x:6.2f}" for x in segment))
 
 
 def figure(path, rows, title):
@@ -142,6 +162,8 @@ def main():
     p.add_argument("--probes", type=int, default=2000, help="packs per probe value")
     p.add_argument("--modes", nargs="+", type=int,
                    help="print these modes' columns only (default: every mode)")
+    p.add_argument("--between", nargs=2, type=int, metavar=("A", "B"),
+                   help="also print D's probe value along the segment from mode A to B")
     p.add_argument("--figure", help="also draw the high-quality shares and probe values "
                                     "over the epochs here (PNG), every mode")
     p.add_argument("--title", help="the figure's title (default: the run folder)")
@@ -150,7 +172,7 @@ def main():
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     try:
-        rows = scan(args.run, args.n, args.seed, args.probes)
+        rows = scan(args.run, args.n, args.seed, args.probes, args.between)
     except ValueError as e:
         print(f"mode_shares.py: {e}", file=sys.stderr)
         sys.exit(2)
@@ -160,6 +182,8 @@ def main():
               f"modes), got {' '.join(map(str, args.modes))}", file=sys.stderr)
         sys.exit(2)
     print_table(rows, np.array(args.modes if args.modes else range(k)))
+    if args.between:
+        print_segment(rows, *args.between)
     if args.figure:
         figure(args.figure, rows, args.title or os.path.basename(os.path.normpath(args.run)))
         print(f"wrote {args.figure}")

@@ -243,9 +243,11 @@ def test_mode_shares_counts_each_modes_high_quality_samples():
 
 
 def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
-    """A packed run kept every epoch: one row per checkpoint; the probe packs
-    are laid out as the trainer packs samples for D (Inputs.d_input); a
-    folder without per-epoch checkpoints is one line and status 2."""
+    """A packed run kept every epoch: one row per checkpoint, and one of the
+    segment's probe values, which ends at the two modes' own; the probe packs
+    are laid out as the trainer packs samples for D (Inputs.d_input); a mode
+    the mixture lacks, or a folder without per-epoch checkpoints, is one line
+    and status 2."""
     import numpy as np
     from minigan import backend
     from minigan.cli import main
@@ -256,12 +258,16 @@ def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
                  "--limit", "600", "--epochs", "2", "--checkpoint-every", "1",
                  "--eval-every", "0", "--out", str(run), "--no-progress"]) == 0
     script = os.path.join(ROOT, "benchmarks", "mode_shares.py")
-    out = subprocess.run([sys.executable, script, str(run), "--probes", "50",
-                          "--figure", str(tmp_path / "s.png")], capture_output=True,
+    out = subprocess.run([sys.executable, script, str(run), "--probes", "50", "--between",
+                          "2", "5", "--figure", str(tmp_path / "s.png")], capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     rows = [line.split() for line in out.stdout.splitlines() if line[:5].strip().isdigit()]
-    assert [r[0] for r in rows] == ["1", "2"] and all(len(r) == 1 + 3 * 8 + 2 for r in rows)
+    table, segment = rows[:2], rows[2:]
+    assert [r[0] for r in rows] == ["1", "2", "1", "2"]
+    assert all(len(r) == 1 + 3 * 8 + 2 for r in table) and all(len(r) == 12 for r in segment)
+    for r, s in zip(table, segment):       # the segment's ends are modes 2 and 5
+        assert (s[1], s[-1]) == (r[1 + 2 * 9 + 2], r[1 + 2 * 9 + 5])
     assert (tmp_path / "s.png").stat().st_size > 0
     ms = _mode_shares()
     t = Trainer.from_checkpoint(str(run / "checkpoint_epoch_002.npz"), log=lambda *a: None,
@@ -275,6 +281,10 @@ def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
         direct = t.D.forward(t.io.d_input(backend.asarray(x.reshape(12, 2)
                                                           .astype(np.float32))))
         assert abs(float(backend.to_numpy(direct).mean()) - probed[k]) < 1e-5
+    wrong = subprocess.run([sys.executable, script, str(run), "--between", "2", "8"],
+                           capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == "mode_shares.py: --between: the ring's modes are 0 to 7, got 2 8"
     empty = subprocess.run([sys.executable, script, str(tmp_path)], capture_output=True,
                            text=True, timeout=300)
     assert empty.returncode == 2
