@@ -2,17 +2,18 @@
 
     minigan train --model pacgan-mlp --dataset ring --pack 3 --seed 1 --checkpoint-every 2
     python benchmarks/mode_shares.py runs/pacgan-mlp-ring --figure shares.png
+    python benchmarks/mode_shares.py runs/pacgan-mlp-ring/checkpoint.npz   # one state
 
 PacGAN's metrics say *that* a mode was lost (a mode is captured while one
 sample of 2,500 lands within 3 standard deviations of it); this script shows
 *how*: for every ``checkpoint_epoch_NNN.npz`` a run kept (``--checkpoint-every
-K``), it samples G as the table scores it (population BatchNorm statistics,
-the authors' 2,500 samples, ``--seed``'s noise, the same for every epoch) and
-prints the share of those samples that are high quality at each mode: a share
-that falls epoch after epoch is a mode G is being pushed or drifting out of;
-one that drops in a step is an event. Beside it, the share of the samples
-whose nearest mode it is, however far: a mode with neither is one G draws
-nothing near, not one it draws badly.
+K``), or each checkpoint named, it samples G as the table scores it
+(population BatchNorm statistics, the authors' 2,500 samples, ``--seed``'s
+noise, the same for every epoch) and prints the share of those samples that
+are high quality at each mode: a share that falls epoch after epoch is a mode
+G is being pushed or drifting out of; one that drops in a step is an event.
+Beside it, the share of the samples whose nearest mode it is, however far: a
+mode with neither is one G draws nothing near, not one it draws badly.
 
 Beside each share it prints D's **probe value** of the mode: D's mean logit
 on packs whose first slot holds a point at the mode's centre and whose other
@@ -37,14 +38,29 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def checkpoints(run):
-    """(epoch, path) of the run folder's per-epoch checkpoints, in order."""
+def checkpoints(runs):
+    """(epoch, path) of each checkpoint file named in ``runs`` (its epoch
+    from its metadata), in the order given, and of each run folder's
+    per-epoch checkpoints, in order."""
+    from minigan import checkpoint
     found = []
-    for path in glob.glob(os.path.join(run, "checkpoint_epoch_*.npz")):
-        m = re.fullmatch(r"checkpoint_epoch_(\d+)\.npz", os.path.basename(path))
-        if m:
-            found.append((int(m.group(1)), path))
-    return sorted(found)
+    for run in runs:
+        if not os.path.isdir(run):
+            try:
+                found.append((checkpoint.load(run)[1]["epoch"], run))
+            except (OSError, checkpoint.CheckpointError) as e:
+                raise ValueError(str(e)) from None
+            continue
+        kept = []
+        for path in glob.glob(os.path.join(run, "checkpoint_epoch_*.npz")):
+            m = re.fullmatch(r"checkpoint_epoch_(\d+)\.npz", os.path.basename(path))
+            if m:
+                kept.append((int(m.group(1)), path))
+        if not kept:
+            raise ValueError(f"no checkpoint_epoch_NNN.npz in {run} (train with "
+                             f"--checkpoint-every K)")
+        found += sorted(kept)
+    return found
 
 
 def shares(points, means, std):
@@ -78,18 +94,14 @@ def probe_values(trainer, means, fills):
 SEGMENT = np.linspace(0.0, 1.0, 11)[:, None]      # the points probed from A to B
 
 
-def scan(run, n, seed, probes, between=None):
+def scan(runs, n, seed, probes, between=None):
     """Rows (epoch, high-quality shares, nearest shares, probe values at the
     modes, probe values along the segment ``between`` = (A, B) or None) for
-    each per-epoch checkpoint."""
+    each checkpoint, all of one mixture and pack size."""
     from minigan import backend, data
     from minigan.gan import Trainer
-    found = checkpoints(run)
-    if not found:
-        raise ValueError(f"no checkpoint_epoch_NNN.npz in {run} (train with "
-                         f"--checkpoint-every K)")
-    rows = []
-    for epoch, path in found:
+    rows, first = [], None
+    for epoch, path in checkpoints(runs):
         t = Trainer.from_checkpoint(path, log=lambda *a: None, sampling_only=True)
         if t.cfg.dataset not in data.datasets.TOYS:
             raise ValueError(f"{path} is a {t.cfg.dataset} run; this reads 2D mixtures "
@@ -99,7 +111,12 @@ def scan(run, n, seed, probes, between=None):
         if between and not all(0 <= i < len(means) for i in between):
             raise ValueError(f"--between: the {t.cfg.dataset}'s modes are 0 to "
                              f"{len(means) - 1}, got {between[0]} {between[1]}")
-        if not rows:
+        if first and (t.cfg.dataset, t.cfg.pack) != first[1:]:
+            raise ValueError(f"{path} is a {t.cfg.dataset} run with pack {t.cfg.pack}, "
+                             f"{first[0]} a {first[1]} run with pack {first[2]}: one "
+                             f"mixture and pack size at a time")
+        if not first:
+            first = (path, t.cfg.dataset, t.cfg.pack)
             rng = np.random.default_rng([seed, 5])
             z = rng.standard_normal((n, t.cfg.latent_dim)).astype(np.float32)
             fills = data.sample_mixture(t.cfg.dataset, probes * (t.cfg.pack - 1),
@@ -156,7 +173,8 @@ def figure(path, rows, title):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("run", help="a run folder holding checkpoint_epoch_NNN.npz files")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="a run folder holding checkpoint_epoch_NNN.npz files, or a checkpoint")
     p.add_argument("--n", type=int, default=2500, help="samples per epoch (the authors' 2,500)")
     p.add_argument("--seed", type=int, default=0, help="the samples' and probes' seed")
     p.add_argument("--probes", type=int, default=2000, help="packs per probe value")
@@ -172,7 +190,7 @@ def main():
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     try:
-        rows = scan(args.run, args.n, args.seed, args.probes, args.between)
+        rows = scan(args.runs, args.n, args.seed, args.probes, args.between)
     except ValueError as e:
         print(f"mode_shares.py: {e}", file=sys.stderr)
         sys.exit(2)
@@ -185,7 +203,8 @@ def main():
     if args.between:
         print_segment(rows, *args.between)
     if args.figure:
-        figure(args.figure, rows, args.title or os.path.basename(os.path.normpath(args.run)))
+        figure(args.figure, rows,
+               args.title or os.path.basename(os.path.normpath(args.runs[0])))
         print(f"wrote {args.figure}")
 
 

@@ -244,10 +244,11 @@ def test_mode_shares_counts_each_modes_high_quality_samples():
 
 def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
     """A packed run kept every epoch: one row per checkpoint, and one of the
-    segment's probe values, which ends at the two modes' own; the probe packs
+    segment's probe values, which ends at the two modes' own; a checkpoint
+    named is the row of its epoch; the probe packs
     are laid out as the trainer packs samples for D (Inputs.d_input); a mode
-    the mixture lacks, or a folder without per-epoch checkpoints, is one line
-    and status 2."""
+    the mixture lacks, a folder without per-epoch checkpoints or a file that is
+    not a checkpoint is one line and status 2."""
     import numpy as np
     from minigan import backend
     from minigan.cli import main
@@ -281,6 +282,13 @@ def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
         direct = t.D.forward(t.io.d_input(backend.asarray(x.reshape(12, 2)
                                                           .astype(np.float32))))
         assert abs(float(backend.to_numpy(direct).mean()) - probed[k]) < 1e-5
+    # a checkpoint named is one row, its epoch from the checkpoint
+    one = subprocess.run([sys.executable, script, str(run / "checkpoint.npz"), "--probes",
+                          "50", "--between", "2", "5"], capture_output=True, text=True,
+                         timeout=300)
+    assert one.returncode == 0, one.stderr[-2000:]
+    assert [line.split() for line in one.stdout.splitlines()
+            if line[:5].strip().isdigit()] == [rows[1], rows[3]]
     wrong = subprocess.run([sys.executable, script, str(run), "--between", "2", "8"],
                            capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2
@@ -290,3 +298,9 @@ def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
     assert empty.returncode == 2
     assert empty.stderr.strip() == (f"mode_shares.py: no checkpoint_epoch_NNN.npz in "
                                     f"{tmp_path} (train with --checkpoint-every K)")
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    text = subprocess.run([sys.executable, script, str(tmp_path / "notes.txt")],
+                          capture_output=True, text=True, timeout=300)
+    assert text.returncode == 2
+    assert text.stderr.strip() == (f"mode_shares.py: {tmp_path / 'notes.txt'}: not a minigan "
+                                   f"checkpoint (not an .npz file)")
