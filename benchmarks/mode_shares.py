@@ -25,6 +25,11 @@ D's logit at the centre. ``--between A B`` prints the probe value at 11
 points along the segment from mode A's centre to mode B's as well: a dip
 between them is a valley that keeps G's samples at A from being pulled to B,
 however much higher D rates B.
+
+``--batch-stats`` samples G as it trains instead: in whole batches of the
+training batch size (so 2,400 of 2,500 samples at batch 300), each normalized
+by its own BatchNorm statistics, which tells a mode G no longer draws from
+one that only its population statistics lose.
 """
 
 import argparse
@@ -94,11 +99,25 @@ def probe_values(trainer, means, fills):
 SEGMENT = np.linspace(0.0, 1.0, 11)[:, None]      # the points probed from A to B
 
 
-def scan(runs, n, seed, probes, between=None):
+def generate(trainer, z, batch_stats):
+    """G's samples of noise ``z``: as the table scores them, or (``batch_stats``)
+    in the whole training batches that ``z`` holds, each normalized by its
+    own BatchNorm statistics."""
+    from minigan import backend
+    if not batch_stats:
+        return backend.to_numpy(trainer.sample(backend.asarray(z)))
+    b = trainer.cfg.batch_size
+    if len(z) < b:
+        raise ValueError(f"--batch-stats samples whole batches of {b}, got --n {len(z)}")
+    return np.concatenate([backend.to_numpy(trainer.G.forward(
+        trainer._g_input(backend.asarray(z[i:i + b])))) for i in range(0, len(z) - b + 1, b)])
+
+
+def scan(runs, n, seed, probes, between=None, batch_stats=False):
     """Rows (epoch, high-quality shares, nearest shares, probe values at the
     modes, probe values along the segment ``between`` = (A, B) or None) for
     each checkpoint, all of one mixture and pack size."""
-    from minigan import backend, data
+    from minigan import data
     from minigan.gan import Trainer
     rows, first = [], None
     for epoch, path in checkpoints(runs):
@@ -122,7 +141,7 @@ def scan(runs, n, seed, probes, between=None):
             fills = data.sample_mixture(t.cfg.dataset, probes * (t.cfg.pack - 1),
                                         np.random.default_rng([seed, 6]))
             fills = fills.reshape(probes, t.cfg.pack - 1, 2)
-        pts = backend.to_numpy(t.sample(backend.asarray(z)))
+        pts = generate(t, z, batch_stats)
         segment = (probe_values(t, (1 - SEGMENT) * means[between[0]]
                                 + SEGMENT * means[between[1]], fills) if between else None)
         rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills), segment))
@@ -182,6 +201,8 @@ def main():
                    help="print these modes' columns only (default: every mode)")
     p.add_argument("--between", nargs=2, type=int, metavar=("A", "B"),
                    help="also print D's probe value along the segment from mode A to B")
+    p.add_argument("--batch-stats", action="store_true",
+                   help="sample G as it trains: each batch with its own BatchNorm statistics")
     p.add_argument("--figure", help="also draw the high-quality shares and probe values "
                                     "over the epochs here (PNG), every mode")
     p.add_argument("--title", help="the figure's title (default: the run folder)")
@@ -190,7 +211,7 @@ def main():
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     try:
-        rows = scan(args.runs, args.n, args.seed, args.probes, args.between)
+        rows = scan(args.runs, args.n, args.seed, args.probes, args.between, args.batch_stats)
     except ValueError as e:
         print(f"mode_shares.py: {e}", file=sys.stderr)
         sys.exit(2)

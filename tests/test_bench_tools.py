@@ -245,7 +245,8 @@ def test_mode_shares_counts_each_modes_high_quality_samples():
 def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
     """A packed run kept every epoch: one row per checkpoint, and one of the
     segment's probe values, which ends at the two modes' own; a checkpoint
-    named is the row of its epoch; the probe packs
+    named is the row of its epoch; every sample is near one mode, sampled as
+    the table scores or as G trains (--batch-stats); the probe packs
     are laid out as the trainer packs samples for D (Inputs.d_input); a mode
     the mixture lacks, a folder without per-epoch checkpoints or a file that is
     not a checkpoint is one line and status 2."""
@@ -289,6 +290,20 @@ def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
     assert one.returncode == 0, one.stderr[-2000:]
     assert [line.split() for line in one.stdout.splitlines()
             if line[:5].strip().isdigit()] == [rows[1], rows[3]]
+    # each sample has a nearest mode, sampled as the table scores or as G trains
+    for flags in ([], ["--batch-stats", "--n", "700"]):
+        both = subprocess.run([sys.executable, script, str(run / "checkpoint.npz"),
+                               "--probes", "20", *flags], capture_output=True, text=True,
+                              timeout=300)
+        assert both.returncode == 0, both.stderr[-2000:]
+        row = next(line.split() for line in both.stdout.splitlines()
+                   if line[:5].strip().isdigit())
+        assert abs(sum(float(x.rstrip("%")) for x in row[10:18]) - 100) < 0.5, row
+    few = subprocess.run([sys.executable, script, str(run), "--batch-stats", "--n", "200"],
+                         capture_output=True, text=True, timeout=300)
+    assert few.returncode == 2
+    assert few.stderr.strip() == ("mode_shares.py: --batch-stats samples whole batches of "
+                                  "300, got --n 200")
     wrong = subprocess.run([sys.executable, script, str(run), "--between", "2", "8"],
                            capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2
