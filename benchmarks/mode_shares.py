@@ -72,10 +72,9 @@ def shares(points, means, std):
     """Each mode's share of ``points`` that lie within 3 std of it (their
     nearest mode), and its share of all the points whose nearest mode it is;
     both as fractions of all the points."""
-    d = np.linalg.norm(points[:, None, :].astype(np.float64) - means[None], axis=2)
-    nearest, good = d.argmin(1), d.min(1) <= 3 * std
-    return (np.bincount(nearest[good], minlength=len(means)) / len(points),
-            np.bincount(nearest, minlength=len(means)) / len(points))
+    from minigan.metrics.scores import mode_counts
+    good, near = mode_counts(points, means, std)
+    return good / len(points), near / len(points)
 
 
 def probe_values(trainer, means, fills):

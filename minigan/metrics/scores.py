@@ -80,13 +80,20 @@ def class_coverage(probs, min_share=0.01, confident=0.9):
             "confident_share": float((p.max(1) >= confident).mean())}
 
 
-def mode_metrics(points, means, std):
-    """PacGAN's 2D metrics: ``{"modes_captured", "high_quality_share", "reverse_kl"}``."""
+def mode_counts(points, means, std):
+    """Per mode, the points of high quality there (within 3 ``std`` of it,
+    their nearest mode) and the points whose nearest mode it is, however
+    far: two (K,) integer arrays."""
     x = np.asarray(points, np.float64)
     d = np.linalg.norm(x[:, None, :] - np.asarray(means)[None], axis=2)
-    nearest, dist = d.argmin(1), d.min(1)
-    good = dist <= 3 * std
-    counts = np.bincount(nearest[good], minlength=len(means))
+    nearest, good = d.argmin(1), d.min(1) <= 3 * std
+    return (np.bincount(nearest[good], minlength=len(means)),
+            np.bincount(nearest, minlength=len(means)))
+
+
+def mode_metrics(points, means, std):
+    """PacGAN's 2D metrics: ``{"modes_captured", "high_quality_share", "reverse_kl"}``."""
+    counts, _ = mode_counts(points, means, std)
     return {"modes_captured": int((counts > 0).sum()),
-            "high_quality_share": float(good.mean()),
+            "high_quality_share": float(counts.sum() / len(points)),
             "reverse_kl": _kl_to_uniform(counts) if counts.sum() else float("inf")}
