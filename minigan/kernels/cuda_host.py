@@ -91,7 +91,7 @@ def compiler():
 def source(spec, dtype):
     """The C++ program that runs ``spec`` with ``T`` = ``dtype``."""
     params = spec.params()
-    decl, load, save = [], [], []
+    decl, save = [], []
     for k, (name, typ, raw) in enumerate(params):
         ctype = "T" if typ == "T" else CTYPES[typ]
         if raw:
