@@ -1,5 +1,5 @@
-"""Plot the per-epoch curves of docs/results.md: classifier FID and confident share of
-several runs, from the ``metrics.csv`` each run's trainer wrote.
+"""Plot the per-epoch curves of docs/results.md and docs/pacgan.md: classifier FID and
+confident share of several runs, from the ``metrics.csv`` each run's trainer wrote.
 
     python benchmarks/plot_curves.py --out benchmarks/results/dcgan-mnist-curves.png \
         "default (20 clusters)=benchmarks/results/dcgan-mnist-metrics.csv" \

@@ -27,7 +27,7 @@
     ``pack`` m, G's BatchNorm normalizes each packed slot (the samples with
     the same index mod m) as its own batch, as the authors' G runs once per
     slot; the model trains with their simultaneous updates by default. How
-    it follows their runs, and what still differs, is in docs/results.md.
+    it follows their runs, and what still differs, is in docs/pacgan.md.
 
 Options shared by the builders (see :mod:`minigan.gan.inputs`):
 ``n_classes`` K > 0 makes a conditional pair (G takes latent_dim + K inputs,
