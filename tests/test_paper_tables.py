@@ -150,8 +150,8 @@ def test_the_json_alone_makes_the_table_the_figure_and_the_curves_again(tmp_path
 
 def test_from_refuses_a_trial_scored_twice_or_of_an_older_model(tmp_path):
     """One trial in two files must score the same; a kept config that the
-    same flags no longer give names its setting; a file that is not the
-    script's JSON is named."""
+    same flags no longer give names its setting, a command without its
+    row's flags names both; a file that is not the script's JSON is named."""
     made = paper_tables("--quick", "--rows", "GAN", "--out", str(tmp_path / "runs"), "--json",
                         str(tmp_path / "a.json"))
     assert made.returncode == 0, made.stderr[-3000:]
@@ -170,6 +170,14 @@ def test_from_refuses_a_trial_scored_twice_or_of_an_older_model(tmp_path):
     assert older.returncode != 0
     assert f"{tmp_path / 'c.json'}: ring GAN seed 0 was trained with bn_eps 1e-05 (now 0.0001)" \
         in older.stderr
+    result["rows"][0]["config"]["bn_eps"] = 1e-4
+    result["rows"][0]["command"] = result["rows"][0]["command"].replace(" --pack 1", "")
+    (tmp_path / "e.json").write_text(json.dumps(result))
+    flagless = paper_tables("--from", str(tmp_path / "e.json"))
+    assert flagless.returncode != 0
+    assert (f"{tmp_path / 'e.json'}: ring GAN seed 0 was trained by "
+            f"'{result['rows'][0]['command']}', without the row's flags '--pack 1'"
+            ) in flagless.stderr
     (tmp_path / "d.json").write_text("[]")
     wrong = paper_tables("--from", str(tmp_path / "d.json"))
     assert wrong.returncode != 0 and "not a paper_tables.py JSON file" in wrong.stderr
@@ -219,14 +227,17 @@ def test_the_rows_beyond_the_paper_run_on_the_same_model(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     rows = json.loads((tmp_path / "t.json").read_text())["rows"]
     assert [r["variant"] for r in rows] == ["WGAN-GP", "hinge+SN", "clusters"]
-    for flag, row in zip(("--loss wgan-gp --gp-weight 0.1", "--loss hinge --spectral-norm",
-                          "--clusters 50"), rows):
+    flags = ("--loss wgan-gp --gp-weight 0.1 --beta1 0.5", "--loss hinge --spectral-norm",
+             "--clusters 50")
+    for flag, row in zip(flags, rows):
         assert "--model pacgan-mlp" in row["command"] and flag in row["command"]
     configs = [json.loads((tmp_path / "runs" / f"ring-{n}-0" / "config.json").read_text())
                for n in ("wgan-gp", "hinge-sn", "clusters")]
-    assert [(c["model"], c["loss"], c["spectral_norm"], c["clusters"]) for c in configs] == [
-        ("pacgan-mlp", "wgan-gp", False, 0), ("pacgan-mlp", "hinge", True, 0),
-        ("pacgan-mlp", "non-saturating", False, 50)]
+    assert [(c["model"], c["loss"], c["spectral_norm"], c["clusters"], c["beta1"], c["beta2"])
+            for c in configs] == [
+        ("pacgan-mlp", "wgan-gp", False, 0, 0.5, 0.9),
+        ("pacgan-mlp", "hinge", True, 0, 0.8, 0.999),
+        ("pacgan-mlp", "non-saturating", False, 50, 0.8, 0.999)]
     assert "| WGAN-GP | ring |" in out.stdout and "| — |" in out.stdout   # no paper cell
 
 
