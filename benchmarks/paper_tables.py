@@ -253,12 +253,7 @@ def figure(path, rows):
         lim = 1.5 if d == "ring" else 6
         real = data.sample_mixture(d, SCORED, np.random.default_rng(0))
         panels = [("real", real)]
-        for name in names:
-            r = first_kept(rows, name, d, "points", "checkpoint.npz")
-            if r:
-                panels.append((f"{name}, seed {r['seed']}", samples(r)))
-            else:                   # rows of an older JSON keep no points
-                panels.append((f"{name}: no trial's samples kept", None))
+        panels += [panel(rows, name, d) for name in names]
         for ax, (title, pts) in zip(axes[i], panels):
             if pts is not None:
                 ax.scatter(pts[:, 0], pts[:, 1], s=1, alpha=0.4)
@@ -273,6 +268,17 @@ def trial_file(row, name):
     """A file of the row's trial folder; "" for a row read from a JSON file
     (``--from``), whose folder, if there is one, may hold another run."""
     return "" if "source" in row else os.path.join(row["out"], name)
+
+
+def panel(rows, name, dataset):
+    """The figure's panel of a row on a mixture: its title, and the points of
+    its lowest seed that kept them (None where no trial did, or none ran)."""
+    r = first_kept(rows, name, dataset, "points", "checkpoint.npz")
+    if r:
+        return f"{name}, seed {r['seed']}", samples(r)
+    if any(t["variant"] == name and t["dataset"] == dataset for t in rows):
+        return f"{name}: no trial's samples kept", None     # rows of an older JSON
+    return f"{name}: no trial yet", None
 
 
 def first_kept(rows, name, dataset, key, filename):

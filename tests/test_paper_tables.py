@@ -310,3 +310,20 @@ def test_hours_left_follow_the_trials_recent_rate(tmp_path):
     assert abs(hours_left(log, epochs=100, window=10) - (1000 - 30) * 3.6 / 3600) < 1e-9
     assert hours_left(log, epochs=3, window=10) == 0
     assert hours_left(log, epochs=100, window=30) is None       # too few steps logged
+
+
+def test_a_figure_panel_says_whether_a_row_ran_on_a_mixture(tmp_path):
+    """A row with no trial on a mixture is drawn as such, apart from one whose
+    trials kept no points (rows of an older JSON)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import base64
+
+    import numpy as np
+    from paper_tables import panel
+    rows = [{"variant": "WGAN-GP", "dataset": "ring", "seed": 1, "source": "old.json"},
+            {"variant": "WGAN-GP", "dataset": "ring", "seed": 0, "source": "new.json",
+             "points": base64.b64encode(np.array([[0, 1], [1, 0]], "<f4").tobytes()).decode()}]
+    title, points = panel(rows, "WGAN-GP", "ring")
+    assert title == "WGAN-GP, seed 0" and points.tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    assert panel(rows[:1], "WGAN-GP", "ring") == ("WGAN-GP: no trial's samples kept", None)
+    assert panel(rows, "WGAN-GP", "grid") == ("WGAN-GP: no trial yet", None)
