@@ -26,6 +26,15 @@ points along the segment from mode A's centre to mode B's as well: a dip
 between them is a valley that keeps G's samples at A from being pulled to B,
 however much higher D rates B.
 
+``--slope`` prints how steep D is over the mixture: the norm of the gradient
+of D's logit in the first slot's point (the other m - 1 slots holding one
+pack of real points), at 61 x 61 points of the modes' bounding box widened
+by 1 each way, its median, 90th percentile and largest value; and, for each
+maxout layer, the largest singular value of each piece of the weight D runs
+with. Under spectral normalization a maxout layer's weight, its pieces
+together, has largest singular value 1, so each of its p pieces has about
+1/sqrt(p) where they point different ways.
+
 ``--batch-stats`` samples G as it trains instead: in whole batches of the
 training batch size (so 2,400 of 2,500 samples at batch 300), each normalized
 by its own BatchNorm statistics, which tells a mode G no longer draws from
@@ -98,6 +107,52 @@ def probe_values(trainer, means, fills):
 SEGMENT = np.linspace(0.0, 1.0, 11)[:, None]      # the points probed from A to B
 
 
+SLOPE_POINTS = 61                                  # per side of the box --slope probes
+
+
+def slope(trainer, means, fill, n=SLOPE_POINTS):
+    """D's slope over the mixture: ``(lo, hi, norms)``, the box [lo, hi]^2 (the
+    modes' bounding box widened by 1) and the norm of the gradient of D's
+    logit in the first slot's point at each of its n x n points, the other
+    slots holding ``fill`` ((m - 1, 2) real points)."""
+    from minigan import backend
+    lo, hi = float(means.min()) - 1, float(means.max()) + 1
+    side = np.linspace(lo, hi, n)
+    pts = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 1, 2)
+    m = trainer.cfg.pack
+    x = np.concatenate([pts, np.broadcast_to(fill, (len(pts), m - 1, 2))], axis=1)
+    trainer.D.eval()
+    try:
+        logits = trainer.D.forward(backend.asarray(x.reshape(len(pts), 2 * m)
+                                                   .astype(np.float32)))
+        dy = np.zeros(logits.shape, np.float32)
+        dy[:, 0] = 1                                  # the logit, not InfoGAN's code head
+        dx = backend.to_numpy(trainer.D.backward(backend.asarray(dy), param_grads=False))
+    finally:
+        trainer.D.train()
+    return lo, hi, np.hypot(dx[:, 0], dx[:, 1])
+
+
+def piece_norms(D):
+    """For each Dense layer that feeds a Maxout in ``D``: the largest singular
+    value of each of its pieces, of the weight D runs with (after spectral
+    normalization where D has it)."""
+    from minigan import backend
+    from minigan.layers import Dense, Maxout
+    out = []
+    D.eval()
+    try:
+        for layer, after in zip(D.layers, D.layers[1:]):
+            if isinstance(layer, Dense) and isinstance(after, Maxout):
+                W = backend.to_numpy(layer.weight()).astype(np.float64)   # (units * p, in)
+                p = after.pieces
+                out.append(np.array([np.linalg.norm(W.reshape(-1, p, W.shape[1])[:, k], 2)
+                                     for k in range(p)]))
+    finally:
+        D.train()
+    return out
+
+
 def generate(trainer, z, batch_stats):
     """G's samples of noise ``z``: as the table scores them, or (``batch_stats``)
     in the whole training batches that ``z`` holds, each normalized by its
@@ -112,10 +167,11 @@ def generate(trainer, z, batch_stats):
         trainer._g_input(backend.asarray(z[i:i + b])))) for i in range(0, len(z) - b + 1, b)])
 
 
-def scan(runs, n, seed, probes, between=None, batch_stats=False):
+def scan(runs, n, seed, probes, between=None, batch_stats=False, steepness=False):
     """Rows (epoch, high-quality shares, nearest shares, probe values at the
-    modes, probe values along the segment ``between`` = (A, B) or None) for
-    each checkpoint, all of one mixture and pack size."""
+    modes, probe values along the segment ``between`` = (A, B) or None, and
+    with ``steepness`` D's ``slope`` and ``piece_norms``, else None) for each
+    checkpoint, all of one mixture and pack size."""
     from minigan import data
     from minigan.gan import Trainer
     rows, first = [], None
@@ -143,7 +199,9 @@ def scan(runs, n, seed, probes, between=None, batch_stats=False):
         pts = generate(t, z, batch_stats)
         segment = (probe_values(t, (1 - SEGMENT) * means[between[0]]
                                 + SEGMENT * means[between[1]], fills) if between else None)
-        rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills), segment))
+        steep = ((*slope(t, means, fills[0]), piece_norms(t.D)) if steepness else None)
+        rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills), segment,
+                     steep))
     return rows
 
 
@@ -152,7 +210,7 @@ def print_table(rows, modes):
           "D's probe value of it (mean logit)")
     names = " ".join(f"{f'm{i}':>6}" for i in modes)
     print(f"{'epoch':>5}  {names}  |  {names}  |  {names}")
-    for epoch, good, near, v, _ in rows:
+    for epoch, good, near, v, *_ in rows:
         print(f"{epoch:5d}  " + "  |  ".join(" ".join(fmt.format(x) for x in block[modes])
                                             for fmt, block in (("{:6.1%}", good),
                                                                ("{:6.1%}", near),
@@ -162,8 +220,21 @@ def print_table(rows, modes):
 def print_segment(rows, a, b):
     print(f"D's probe value along the segment from mode {a} to mode {b} (mean logit)")
     print(f"{'epoch':>5}  " + " ".join(f"{f'{x:.0%}':>6}" for x in SEGMENT[:, 0]))
-    for epoch, *_, segment in rows:
+    for epoch, _, _, _, segment, _ in rows:
         print(f"{epoch:5d}  " + " ".join(f"{x:6.2f}" for x in segment))
+
+
+def print_slopes(rows):
+    lo, hi = rows[0][5][:2]
+    print(f"D's slope: the norm of its logit's gradient in the first slot's point at "
+          f"{SLOPE_POINTS} x {SLOPE_POINTS} points of [{lo:g}, {hi:g}]^2 | each maxout "
+          f"layer's pieces' largest singular values (least-most)")
+    print(f"{'epoch':>5}  {'median':>7} {'90%':>7} {'max':>7}  |  pieces")
+    for epoch, *_, (_, _, norms, pieces) in rows:
+        q = np.percentile(norms, [50, 90, 100])
+        print(f"{epoch:5d}  " + " ".join(f"{x:7.3f}" for x in q) + "  |  "
+              + ("  ".join(f"{p.min():.2f}-{p.max():.2f}" for p in pieces)
+                 or "no maxout layer"))
 
 
 def figure(path, rows, title):
@@ -200,6 +271,9 @@ def main():
                    help="print these modes' columns only (default: every mode)")
     p.add_argument("--between", nargs=2, type=int, metavar=("A", "B"),
                    help="also print D's probe value along the segment from mode A to B")
+    p.add_argument("--slope", action="store_true",
+                   help="also print how steep D is over the mixture, and its maxout "
+                        "layers' pieces' largest singular values")
     p.add_argument("--batch-stats", action="store_true",
                    help="sample G as it trains: each batch with its own BatchNorm statistics")
     p.add_argument("--figure", help="also draw the high-quality shares and probe values "
@@ -210,7 +284,8 @@ def main():
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     try:
-        rows = scan(args.runs, args.n, args.seed, args.probes, args.between, args.batch_stats)
+        rows = scan(args.runs, args.n, args.seed, args.probes, args.between, args.batch_stats,
+                    args.slope)
     except ValueError as e:
         print(f"mode_shares.py: {e}", file=sys.stderr)
         sys.exit(2)
@@ -222,6 +297,8 @@ def main():
     print_table(rows, np.array(args.modes if args.modes else range(k)))
     if args.between:
         print_segment(rows, *args.between)
+    if args.slope:
+        print_slopes(rows)
     if args.figure:
         figure(args.figure, rows,
                args.title or os.path.basename(os.path.normpath(args.runs[0])))

@@ -242,12 +242,26 @@ def test_mode_shares_counts_each_modes_high_quality_samples():
     assert np.array_equal(got[0], good) and np.array_equal(got[1], near)
 
 
+def test_mode_shares_piece_norms_are_each_maxout_pieces_largest_singular_value():
+    """Each piece of a Dense layer that feeds a Maxout is the rows of its
+    units' k-th outputs (units lay their pieces side by side): here piece 0
+    is 3 rows of (2, 0) and piece 1 three of (0, 5), largest singular values
+    2 sqrt(3) and 5 sqrt(3); a Dense layer that feeds no Maxout has none."""
+    import numpy as np
+    from minigan.layers import Dense, Maxout, Sequential
+    first, last = Dense(2, 6, dtype=np.float64), Dense(3, 1, dtype=np.float64)
+    first.params["W"][...] = np.tile([[2.0, 0.0], [0.0, 5.0]], (3, 1))
+    got = _mode_shares().piece_norms(Sequential(first, Maxout(2), last))
+    assert len(got) == 1 and np.allclose(got[0], [2 * np.sqrt(3), 5 * np.sqrt(3)])
+
+
 def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
     """A packed run kept every epoch: one row per checkpoint, and one of the
     segment's probe values, which ends at the two modes' own; a checkpoint
     named is the row of its epoch; every sample is near one mode, sampled as
     the table scores or as G trains (--batch-stats); the probe packs
-    are laid out as the trainer packs samples for D (Inputs.d_input); a mode
+    are laid out as the trainer packs samples for D (Inputs.d_input); --slope
+    is the norm of D's gradient, checked against central differences; a mode
     the mixture lacks, a folder without per-epoch checkpoints or a file that is
     not a checkpoint is one line and status 2."""
     import numpy as np
@@ -283,13 +297,44 @@ def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
         direct = t.D.forward(t.io.d_input(backend.asarray(x.reshape(12, 2)
                                                           .astype(np.float32))))
         assert abs(float(backend.to_numpy(direct).mean()) - probed[k]) < 1e-5
-    # a checkpoint named is one row, its epoch from the checkpoint
+    # a checkpoint named is one row, its epoch from the checkpoint; --slope adds
+    # one row of D's steepness: 3 quantiles in order, one range per maxout layer
     one = subprocess.run([sys.executable, script, str(run / "checkpoint.npz"), "--probes",
-                          "50", "--between", "2", "5"], capture_output=True, text=True,
-                         timeout=300)
+                          "50", "--between", "2", "5", "--slope"], capture_output=True,
+                         text=True, timeout=300)
     assert one.returncode == 0, one.stderr[-2000:]
-    assert [line.split() for line in one.stdout.splitlines()
-            if line[:5].strip().isdigit()] == [rows[1], rows[3]]
+    got = [line.split() for line in one.stdout.splitlines() if line[:5].strip().isdigit()]
+    assert got[:2] == [rows[1], rows[3]] and len(got) == 3
+    steep = got[2]
+    assert steep[0] == "2" and steep[4] == "|" and len(steep) == 5 + 3, steep
+    q = [float(x) for x in steep[1:4]]
+    assert 0 <= q[0] <= q[1] <= q[2] and q[2] > 0, q
+    # the slope is the norm of D's gradient in the first slot's point: central
+    # differences agree with it wherever D (piecewise linear: maxout) is linear
+    # across the stencil, seen by its forward and backward differences agreeing
+    # (D's last weight scaled up: two short epochs leave D all but flat)
+    t.D.layers[-1].params["W"] *= 1000
+    lo, hi, norms = ms.slope(t, means, fills[0], n=7)
+    side = np.linspace(lo, hi, 7)
+    pts = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 2)
+
+    def logit(p):
+        x = np.concatenate([p[:, None, :], np.broadcast_to(fills[0], (len(p), 2, 2))], 1)
+        t.D.eval()
+        return backend.to_numpy(t.D.forward(backend.asarray(
+            x.reshape(len(p), 6).astype(np.float32))))[:, 0].astype(np.float64)
+
+    h, base, fd = 1e-3, logit(pts), []
+    # float32 rounding of the logits, over h
+    tol = 1e-3 + 4 * np.finfo(np.float32).eps * (1 + np.abs(base)) / h
+    linear = np.ones(len(pts), bool)
+    for e in np.eye(2) * h:
+        fwd, bwd = (logit(pts + e) - base) / h, (base - logit(pts - e)) / h
+        linear &= np.abs(fwd - bwd) <= tol
+        fd.append((fwd + bwd) / 2)
+    assert linear.sum() >= len(pts) // 2, linear.sum()
+    err = np.abs(norms - np.hypot(*fd))[linear]
+    assert np.all(err <= 2 * tol[linear] + 2e-3 * norms[linear]), err.max()
     # each sample has a nearest mode, sampled as the table scores or as G trains
     for flags in ([], ["--batch-stats", "--n", "700"]):
         both = subprocess.run([sys.executable, script, str(run / "checkpoint.npz"),
