@@ -42,6 +42,7 @@ one that only its population statistics lose.
 """
 
 import argparse
+import contextlib
 import glob
 import os
 import re
@@ -86,21 +87,29 @@ def shares(points, means, std):
     return good / len(points), near / len(points)
 
 
+@contextlib.contextmanager
+def evaluating(D):
+    """D in evaluation mode (no power iteration, no Dropout draw) for the
+    block, back in training mode after it."""
+    D.eval()
+    try:
+        yield D
+    finally:
+        D.train()
+
+
 def probe_values(trainer, means, fills):
     """D's mean logit on packs [centre of mode k, fills[i]] for each mode k;
     ``fills`` is (P, m - 1, 2) real points."""
     from minigan import backend
     P, m = fills.shape[0], trainer.cfg.pack
     out = []
-    trainer.D.eval()
-    try:
+    with evaluating(trainer.D) as D:
         for centre in means:
             x = np.concatenate([np.broadcast_to(centre, (P, 1, 2)), fills], axis=1)
             # packing lays a pack's m samples side by side: (P, m, 2) -> (P, 2m)
-            logits = trainer.D.forward(backend.asarray(x.reshape(P, m * 2).astype(np.float32)))
+            logits = D.forward(backend.asarray(x.reshape(P, m * 2).astype(np.float32)))
             out.append(float(backend.to_numpy(logits).mean()))
-    finally:
-        trainer.D.train()
     return np.array(out)
 
 
@@ -121,15 +130,11 @@ def slope(trainer, means, fill, n=SLOPE_POINTS):
     pts = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 1, 2)
     m = trainer.cfg.pack
     x = np.concatenate([pts, np.broadcast_to(fill, (len(pts), m - 1, 2))], axis=1)
-    trainer.D.eval()
-    try:
-        logits = trainer.D.forward(backend.asarray(x.reshape(len(pts), 2 * m)
-                                                   .astype(np.float32)))
+    with evaluating(trainer.D) as D:
+        logits = D.forward(backend.asarray(x.reshape(len(pts), 2 * m).astype(np.float32)))
         dy = np.zeros(logits.shape, np.float32)
         dy[:, 0] = 1                                  # the logit, not InfoGAN's code head
-        dx = backend.to_numpy(trainer.D.backward(backend.asarray(dy), param_grads=False))
-    finally:
-        trainer.D.train()
+        dx = backend.to_numpy(D.backward(backend.asarray(dy), param_grads=False))
     return lo, hi, np.hypot(dx[:, 0], dx[:, 1])
 
 
@@ -140,16 +145,13 @@ def piece_norms(D):
     from minigan import backend
     from minigan.layers import Dense, Maxout
     out = []
-    D.eval()
-    try:
+    with evaluating(D):
         for layer, after in zip(D.layers, D.layers[1:]):
             if isinstance(layer, Dense) and isinstance(after, Maxout):
                 W = backend.to_numpy(layer.weight()).astype(np.float64)   # (units * p, in)
                 p = after.pieces
                 out.append(np.array([np.linalg.norm(W.reshape(-1, p, W.shape[1])[:, k], 2)
                                      for k in range(p)]))
-    finally:
-        D.train()
     return out
 
 
