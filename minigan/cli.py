@@ -52,7 +52,7 @@ TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", 
                "beta2", "loss", "label_smoothing", "ema", "seed", "backend", "image_size",
                "channels", "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight",
                "pack", "width", "dropout", "codes", "info_weight", "clusters", "spectral_norm",
-               "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard",
+               "sn_per_piece", "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard",
                "updates", "real_packs")
 # What --resume may change: where and how long it runs, how often it reports,
 # and the backend (which changes only rounding). Everything else is the run.
@@ -62,7 +62,7 @@ RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend", "ten
 def _given_flags(args):
     """The training flags given on the command line, as Config fields."""
     given = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
-    for k in ("spectral_norm", "conditional", "tensorboard"):   # store_true: given when set
+    for k in ("spectral_norm", "sn_per_piece", "conditional", "tensorboard"):  # store_true
         if not given.get(k):
             given.pop(k, None)
     return given
@@ -337,6 +337,9 @@ def build_parser():
                    help="gradient penalty weight (wgan-gp: 10; 0.1 for the toy model)")
     p.add_argument("--spectral-norm", action="store_true",
                    help="spectral normalization of D's Dense and Conv2D weights")
+    p.add_argument("--sn-per-piece", action="store_true",
+                   help="with --spectral-norm on pacgan-mlp: normalize each maxout piece by "
+                        "its own largest singular value (default: the layer's pieces share one)")
     p.add_argument("--pack", type=int, help="PacGAN: D judges this many samples at once")
     p.add_argument("--real-packs", choices=("fresh", "fixed"),
                    help="fresh: the training data packed anew every epoch (default); fixed: "

@@ -201,6 +201,7 @@ def layer_cases(seed=0):
         # spectral normalization, in eval mode (u held fixed: one function of W)
         (mg.spectral_norm(mg.Dense(6, 5, rng=seed, dtype=f64), rng=seed).eval(), vec),
         (mg.spectral_norm(mg.Conv2D(3, 4, 3, rng=seed, dtype=f64), rng=seed).eval(), img),
+        (mg.spectral_norm(mg.Dense(6, 12, rng=seed, dtype=f64), rng=seed, pieces=3).eval(), vec),
     ]
 
 

@@ -109,6 +109,7 @@ def test_the_library_refuses_too(done_run):
     ("--model", "dcgan", "'mlp'"), ("--lr", "0.001", "0.0002"), ("--loss", "hinge",
                                                                 "'non-saturating'"),
     ("--batch-size", "8", "16"), ("--seed", "3", "0"), ("--spectral-norm", None, "False"),
+    ("--sn-per-piece", None, "False"),
 ])
 def test_resume_refuses_a_flag_that_contradicts_the_checkpoint(done_run, capsys, flag, value,
                                                                saved):

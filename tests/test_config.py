@@ -24,6 +24,9 @@ CASES = [
     (dict(conditional=True), ["--conditional"]),
     (dict(codes=4), ["--codes", "4"]),
     (dict(loss="wgan-gp", batch_size=16), ["--loss", "wgan-gp", "--batch-size", "16"]),
+    (dict(model="pacgan-mlp", loss="hinge", spectral_norm=True, sn_per_piece=True,
+          batch_size=32), ["--model", "pacgan-mlp", "--loss", "hinge", "--spectral-norm",
+                           "--sn-per-piece", "--batch-size", "32"]),
     (dict(model="mlp", clusters=3), ["--model", "mlp", "--clusters", "3"]),
 ]
 

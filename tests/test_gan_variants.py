@@ -190,6 +190,8 @@ def test_objective_defaults_follow_the_papers():
     (dict(pack=3), "must be a multiple of the pack size"),
     (dict(conditional=True, model="toy", dataset="ring"), "--conditional needs a labelled"),
     (dict(loss="wgan", n_critic=0), "expected --n-critic >= 1"),
+    (dict(sn_per_piece=True, model="pacgan-mlp", dataset="ring"), "needs --spectral-norm"),
+    (dict(sn_per_piece=True, spectral_norm=True), "needs --spectral-norm and --model pacgan"),
 ])
 def test_bad_settings_are_clear_errors(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -259,7 +261,10 @@ def test_spectral_norm_keeps_every_critic_layer_near_one(tmp_path):
 @pytest.mark.parametrize("kw", [
     dict(model="mlp", loss="wgan-gp", conditional=True, pack=2, limit=160),
     dict(loss="hinge", spectral_norm=True, pack=2, conditional=True),
-], ids=["mlp-wgan-gp-conditional-pack2", "dcgan-hinge-sn-conditional-pack2"])
+    dict(model="pacgan-mlp", dataset="ring", loss="hinge", spectral_norm=True,
+         sn_per_piece=True, pack=2, limit=96),
+], ids=["mlp-wgan-gp-conditional-pack2", "dcgan-hinge-sn-conditional-pack2",
+        "pacgan-mlp-hinge-sn-per-piece-pack2"])
 def test_variants_resume_bit_for_bit(tmp_path, kw):
     cfg = lambda: tiny(tmp_path, backend.get_backend(), ema=0.9, **kw)  # noqa: E731
     straight = Trainer(cfg())

@@ -71,3 +71,45 @@ def test_subclasses_of_dense_and_conv2d_are_normalized_too():
 
     net = apply_spectral_norm(mg.Sequential(Wide(3, 2, rng=0), mg.ConvTranspose2D(2, 1, 1)))
     assert (net[0].sn_iterations, net[1].sn_iterations) == (1, None)
+
+
+def test_per_piece_power_iteration_finds_each_pieces_largest_singular_value():
+    """A Dense that feeds a Maxout(4): row f*4 + p is piece p of unit f, and
+    each piece's rows are divided by that piece's own top singular value."""
+    layer = spectral_norm(mg.Dense(7, 20, rng=0, dtype=F64), rng=1, pieces=4)
+    assert host(layer.buffers["sn_u"]).shape == (4, 5)
+    W = host(layer.params["W"])
+    for _ in range(300):
+        W_sn = host(layer.weight())
+    for p in range(4):
+        top = np.linalg.svd(W[p::4], compute_uv=False)[0]
+        assert np.linalg.svd(W_sn[p::4], compute_uv=False)[0] == pytest.approx(1.0, rel=1e-6)
+        np.testing.assert_allclose(W[p::4] / W_sn[p::4], top, rtol=1e-6)
+    # the whole matrix is not normalized to 1: its top singular value is larger
+    assert np.linalg.svd(W_sn, compute_uv=False)[0] > 1.2
+
+
+def test_per_piece_gradient_check(rng):
+    layer = spectral_norm(mg.Dense(6, 12, rng=0, dtype=F64), rng=1, pieces=3).eval()
+    x = arr(rng.standard_normal((5, 6)))
+    errors = gradcheck.check_layer(layer, x)
+    record_gradcheck(errors)
+    assert max(errors.values()) < 1e-7, errors
+    errors = gradcheck.check_tangent(layer, x, arr(rng.standard_normal((5, 6))))
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_per_piece_applies_to_the_weights_before_a_maxout_only():
+    from minigan import gan
+    _, D = gan.build("pacgan-mlp", pack=2)
+    apply_spectral_norm(D, per_piece=True)
+    dense = [l for l in D if isinstance(l, mg.Dense)]
+    assert [l.sn_pieces for l in dense] == [5, 5, 5, 1]
+    assert [host(l.buffers["sn_u"]).shape for l in dense] == [(5, 200)] * 3 + [(1,)]
+    assert "spectral norm per piece of 5" in repr(dense[0])
+    _, plain = gan.build("pacgan-mlp", pack=2)
+    assert [l.sn_pieces for l in apply_spectral_norm(plain) if isinstance(l, mg.Dense)] == \
+        [1, 1, 1, 1]
+    with pytest.raises(ValueError, match=r"Dense\(6 -> 10\) has 10 outputs, which do not "
+                                         r"split into pieces=3"):
+        spectral_norm(mg.Dense(6, 10), pieces=3)

@@ -98,6 +98,7 @@ class Config:
     clip: float = None              # WGAN weight clipping (wgan: 0.01)
     gp_weight: float = None         # WGAN-GP penalty weight (wgan-gp: 10)
     spectral_norm: bool = False     # spectral normalization of D's Dense/Conv2D weights
+    sn_per_piece: bool = False      # ... each maxout piece by its own norm (pacgan-mlp)
     pack: int = 1                   # PacGAN: D judges `pack` samples at once
     real_packs: str = "fresh"       # "fresh": new packs of the data every epoch; "fixed":
                                     # the PacGAN authors' bootstrapped packs (data.Batches)
@@ -186,6 +187,11 @@ class Config:
         if self.conditional and self.dataset not in LABELLED:
             raise ValueError(f"--conditional needs a labelled dataset ({', '.join(LABELLED)}), "
                              f"got {self.dataset!r}")
+        if self.sn_per_piece and not (self.spectral_norm and self.model == "pacgan-mlp"):
+            raise ValueError(f"--sn-per-piece normalizes the maxout pieces of pacgan-mlp's D: "
+                             f"it needs --spectral-norm and --model pacgan-mlp, got "
+                             f"--model {self.model}"
+                             f"{' --spectral-norm' if self.spectral_norm else ''}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ValueError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
         self._check_habits()

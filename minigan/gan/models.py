@@ -182,5 +182,5 @@ def build_for_config(cfg, generator_only=False):
                       bn_stats=cfg.bn_stats)
         G, D = build(cfg.model, **kw)
     if cfg.spectral_norm and not generator_only:
-        apply_spectral_norm(D, rng=[cfg.seed, 8])
+        apply_spectral_norm(D, rng=[cfg.seed, 8], per_piece=cfg.sn_per_piece)
     return G, D

@@ -255,7 +255,8 @@ class Trainer:
         arrays, meta = checkpoint.load(path)
         saved = Config.from_dict(meta.get("config", {}))
         for key in ("model", "latent_dim", "image_size", "channels", "width", "dropout",
-                    "dataset", "conditional", "codes", "clusters", "pack", "spectral_norm"):
+                    "dataset", "conditional", "codes", "clusters", "pack", "spectral_norm",
+                    "sn_per_piece"):
             if getattr(saved, key) != getattr(self.cfg, key):
                 raise checkpoint.CheckpointError(
                     f"{path}: checkpoint has {key}={getattr(saved, key)!r}, this run has "

@@ -30,6 +30,7 @@ class Affine(Layer):
     cache = None
     spectral_normalizable = False  # Dense and Conv2D: spectral_norm may normalize W
     sn_iterations = None         # None: no spectral normalization
+    sn_pieces = 1                # spectral norm per piece of a Maxout(sn_pieces) after it
     _sn_cache = None
     _pending = ("cache", "_sn_cache")
 
@@ -64,7 +65,10 @@ class Affine(Layer):
         self.accumulate("b", db)
 
     def _sn_tag(self):
-        return "" if self.sn_iterations is None else ", spectral norm"
+        if self.sn_iterations is None:
+            return ""
+        return ", spectral norm" + (f" per piece of {self.sn_pieces}" if self.sn_pieces > 1
+                                    else "")
 
     # -- forward / backward --------------------------------------------------
     def forward(self, x):
