@@ -6,7 +6,8 @@
     python benchmarks/paper_tables.py --trials 1 --curves curves.png   # each row's curve
     python benchmarks/paper_tables.py --quick                  # one tiny trial (the tests)
     python benchmarks/paper_tables.py --progress --curves c.png  # where each trial stands
-    python benchmarks/paper_tables.py --rows WGAN-GP hinge+SN clusters   # beyond the paper
+    python benchmarks/paper_tables.py --rows WGAN-GP hinge+SN hinge+SN-piece clusters
+                                                               # beyond the paper
     python benchmarks/paper_tables.py --rows GAN --datasets grid --seeds 1 2 --json part.json
     python benchmarks/paper_tables.py --from part.json other.json --json table.json \\
         --figure table.png --curves curves.png       # one table from several runs' files
@@ -61,12 +62,14 @@ from variants import KEYS, one_run  # noqa: E402
 # rows, then minigan's variants on the same model and budget, which no paper
 # ran in this setting (WGAN-GP as its authors' own 2D runs: penalty weight
 # 0.1 and Adam's beta1 0.5 with minigan's WGAN-GP beta2 0.9, where the
-# paper's beta1 0.8 makes its scores swing; the clustered GAN's K is twice
-# the grid's modes, not tuned).
+# paper's beta1 0.8 makes its scores swing; hinge + SN also with each maxout
+# piece normalized by its own norm, as the grid needs; the clustered GAN's K
+# is twice the grid's modes, not tuned).
 ROWS = {"GAN": ["--pack", "1"], "PacGAN2": ["--pack", "2"], "PacGAN3": ["--pack", "3"],
         "PacGAN4": ["--pack", "4"],
         "WGAN-GP": ["--loss", "wgan-gp", "--gp-weight", "0.1", "--beta1", "0.5"],
         "hinge+SN": ["--loss", "hinge", "--spectral-norm"],
+        "hinge+SN-piece": ["--loss", "hinge", "--spectral-norm", "--sn-per-piece"],
         "clusters": ["--clusters", "50"]}
 PAPER_ROWS = ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")
 # The authors score the points of 2,500 noise vectors after each epoch

@@ -220,24 +220,27 @@ def test_a_trial_of_an_older_model_is_not_resumed_into_the_table(tmp_path):
 
 
 def test_the_rows_beyond_the_paper_run_on_the_same_model(tmp_path):
-    """WGAN-GP, hinge + spectral norm and the clustered GAN train the
-    paper's model with their own flags and get rows without paper cells."""
-    out = paper_tables("--quick", "--rows", "WGAN-GP", "hinge+SN", "clusters", "--out",
-                       str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"))
+    """WGAN-GP, hinge + spectral norm (whole or per maxout piece) and the
+    clustered GAN train the paper's model with their own flags and get rows
+    without paper cells."""
+    out = paper_tables("--quick", "--rows", "WGAN-GP", "hinge+SN", "hinge+SN-piece", "clusters",
+                       "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "t.json"))
     assert out.returncode == 0, out.stderr[-3000:]
     rows = json.loads((tmp_path / "t.json").read_text())["rows"]
-    assert [r["variant"] for r in rows] == ["WGAN-GP", "hinge+SN", "clusters"]
+    assert [r["variant"] for r in rows] == ["WGAN-GP", "hinge+SN", "hinge+SN-piece", "clusters"]
     flags = ("--loss wgan-gp --gp-weight 0.1 --beta1 0.5", "--loss hinge --spectral-norm",
-             "--clusters 50")
+             "--loss hinge --spectral-norm --sn-per-piece", "--clusters 50")
     for flag, row in zip(flags, rows):
         assert "--model pacgan-mlp" in row["command"] and flag in row["command"]
+    assert "--sn-per-piece" not in rows[1]["command"]
     configs = [json.loads((tmp_path / "runs" / f"ring-{n}-0" / "config.json").read_text())
-               for n in ("wgan-gp", "hinge-sn", "clusters")]
-    assert [(c["model"], c["loss"], c["spectral_norm"], c["clusters"], c["beta1"], c["beta2"])
-            for c in configs] == [
-        ("pacgan-mlp", "wgan-gp", False, 0, 0.5, 0.9),
-        ("pacgan-mlp", "hinge", True, 0, 0.8, 0.999),
-        ("pacgan-mlp", "non-saturating", False, 50, 0.8, 0.999)]
+               for n in ("wgan-gp", "hinge-sn", "hinge-sn-piece", "clusters")]
+    assert [(c["model"], c["loss"], c["spectral_norm"], c["sn_per_piece"], c["clusters"],
+             c["beta1"], c["beta2"]) for c in configs] == [
+        ("pacgan-mlp", "wgan-gp", False, False, 0, 0.5, 0.9),
+        ("pacgan-mlp", "hinge", True, False, 0, 0.8, 0.999),
+        ("pacgan-mlp", "hinge", True, True, 0, 0.8, 0.999),
+        ("pacgan-mlp", "non-saturating", False, False, 50, 0.8, 0.999)]
     assert "| WGAN-GP | ring |" in out.stdout and "| — |" in out.stdout   # no paper cell
 
 
