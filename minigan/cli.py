@@ -52,8 +52,8 @@ TRAIN_FLAGS = ("model", "dataset", "data_dir", "limit", "epochs", "batch_size", 
                "beta2", "loss", "label_smoothing", "ema", "seed", "backend", "image_size",
                "channels", "checkpoint_every", "eval_every", "n_critic", "clip", "gp_weight",
                "pack", "width", "dropout", "codes", "info_weight", "clusters", "spectral_norm",
-               "sn_per_piece", "conditional", "label_noise", "label_flip", "instance_noise", "tensorboard",
-               "updates", "real_packs")
+               "sn_per_piece", "conditional", "label_noise", "label_flip", "instance_noise",
+               "tensorboard", "updates", "real_packs")
 # What --resume may change: where and how long it runs, how often it reports,
 # and the backend (which changes only rounding). Everything else is the run.
 RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_every", "backend", "tensorboard")

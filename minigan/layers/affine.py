@@ -30,7 +30,6 @@ class Affine(Layer):
     cache = None
     spectral_normalizable = False  # Dense and Conv2D: spectral_norm may normalize W
     sn_iterations = None         # None: no spectral normalization
-    sn_pieces = 1                # spectral norm per piece of a Maxout(sn_pieces) after it
     _sn_cache = None
     _pending = ("cache", "_sn_cache")
 
@@ -63,6 +62,13 @@ class Affine(Layer):
             dW = spectral_norm_backward(dW, self._sn_cache)
         self.accumulate("W", dW)
         self.accumulate("b", db)
+
+    @property
+    def sn_pieces(self):
+        """k where each of k maxout pieces is normalized on its own (``u`` is
+        then (k, out/k)), else 1."""
+        u = self.buffers.get("sn_u")
+        return 1 if u is None or u.ndim == 1 else u.shape[0]
 
     def _sn_tag(self):
         if self.sn_iterations is None:

@@ -35,7 +35,6 @@ def spectral_norm(layer, n_power_iterations=1, rng=None, pieces=1):
     xp = backend.get_array_module(W)
     layer.buffers["sn_u"] = xp.asarray(u.astype(W.dtype))
     layer.sn_iterations = n_power_iterations
-    layer.sn_pieces = pieces
     return layer
 
 
