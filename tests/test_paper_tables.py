@@ -330,3 +330,22 @@ def test_a_figure_panel_says_whether_a_row_ran_on_a_mixture(tmp_path):
     assert title == "WGAN-GP, seed 0" and points.tolist() == [[0.0, 1.0], [1.0, 0.0]]
     assert panel(rows[:1], "WGAN-GP", "ring") == ("WGAN-GP: no trial's samples kept", None)
     assert panel(rows, "WGAN-GP", "grid") == ("WGAN-GP: no trial yet", None)
+
+
+def test_the_pacgan_page_shows_the_table_its_command_makes():
+    """docs/pacgan.md gives the table and the ``--from`` command that makes it
+    from the trial files in benchmarks/results; the two must not drift apart
+    as trials land."""
+    import re
+    page = open(os.path.join(ROOT, "docs", "pacgan.md"), encoding="utf-8").read()
+    command = re.search(r"^python benchmarks/paper_tables\.py --from (.*?) --json ", page,
+                        re.S | re.M)
+    assert command, "docs/pacgan.md: no `paper_tables.py --from ... --json` command"
+    sources = command.group(1).replace("\\", " ").split()
+    assert sources and all(os.path.exists(os.path.join(ROOT, s)) for s in sources), sources
+    r = paper_tables("--from", *sources)
+    assert r.returncode == 0, r.stderr
+    made = [line for line in r.stdout.splitlines() if line.startswith("| ")]
+    start = page.index(made[0])
+    shown = page[start:].split("\n\n")[0].splitlines()
+    assert shown == made
