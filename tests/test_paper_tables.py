@@ -4,6 +4,7 @@ whole path: training, scoring, the table, the samples and the curves."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -336,7 +337,6 @@ def test_the_pacgan_page_shows_the_table_its_command_makes():
     """docs/pacgan.md gives the table and the ``--from`` command that makes it
     from the trial files in benchmarks/results; the two must not drift apart
     as trials land."""
-    import re
     page = open(os.path.join(ROOT, "docs", "pacgan.md"), encoding="utf-8").read()
     command = re.search(r"^python benchmarks/paper_tables\.py --from (.*?) --json ", page,
                         re.S | re.M)
