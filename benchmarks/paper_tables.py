@@ -27,7 +27,9 @@ Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
 (the paper's model and settings: see ``minigan/gan/models.py``), scored as
 ``minigan evaluate`` scores it, on the authors' 2,500 samples: PacGAN's
 metrics (modes captured, the share of high-quality samples within 3
-standard deviations of a mode, the reverse KL of the mode histogram). Runs
+standard deviations of a mode, the reverse KL of the mode histogram); the
+clustered row's clusters are drawn independently, as its noise is, where
+``minigan evaluate`` draws them stratified (see ``variants.py``). Runs
 go to processes of one thread each, ``--workers`` at a time. The table gives mean ± standard error
 over the trials beside the paper's figures, and ``--figure`` draws one
 trial's samples per row next to the real mixture. Each row of the JSON
@@ -141,7 +143,22 @@ def table(rows):
             cells[2] += " %"
             cells[3] += " %" if cells[3] != "—" else ""
             lines.append(f"| {name} | {dataset} | " + " | ".join(cells) + f" | {lengths(rs)} |")
+        if any(r["dataset"] == dataset for r in rows):
+            lines.append(real_row(dataset))
     return "\n".join(lines)
+
+
+def real_row(dataset, draws=10):
+    """The table's line for the mixture's own samples: ``draws`` draws of
+    2,500 scored by the same code (``Evaluator.reference``), mean ± standard
+    error. What a G that draws the mixture exactly would score: the reverse
+    KL of 2,500 samples is not 0 but the noise of the draw."""
+    from minigan.metrics.evaluate import Evaluator
+    refs = [Evaluator(dataset, SCORED, s).reference() for s in range(draws)]
+    (m, ms), (q, qs), (kl, kls) = (mean_se([r[k] * (100 if k == "high_quality_share" else 1)
+                                            for r in refs]) for k in KEYS)
+    return (f"| *real samples* | {dataset} | {m:.2f} ± {ms:.2f} | — | {q:.2f} ± {qs:.2f} % | — | "
+            f"{kl:.4f} ± {kls:.4f} | — | {draws} draws |")
 
 
 def samples(row):
@@ -157,7 +174,8 @@ def samples(row):
     t = Trainer.from_checkpoint(trial_file(row, "checkpoint.npz"), log=lambda *a: None,
                                 sampling_only=True)
     z = np.random.default_rng(1).standard_normal((SCORED, 2)).astype(np.float32)
-    return backend.to_numpy(t.sample(backend.asarray(z))).astype(np.float32)
+    inputs = t.independent_inputs(SCORED, np.random.default_rng(2))
+    return backend.to_numpy(t.sample(backend.asarray(z), *inputs)).astype(np.float32)
 
 
 def keep(row, kernels):

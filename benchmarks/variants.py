@@ -16,7 +16,11 @@ classes covered, KL to uniform, confident share on 5,000 samples).
 Each run is ``minigan train --model toy --dataset D --seed S`` plus the
 variant's flags (30 epochs of the 50,000 points, batch 256), then scored as
 ``minigan evaluate`` scores its checkpoint (PacGAN's metrics on 5,000
-samples). Runs go to processes of one thread each, ``--workers`` at a time.
+samples), but for InfoGAN's codes: ``minigan evaluate`` draws them
+stratified (as many of each), which leaves out the draw's noise that every
+other row's mode histogram carries, so the table draws them independently
+(``Trainer.independent_inputs``; clusters and classes alike). Runs go to
+processes of one thread each, ``--workers`` at a time.
 Prints a markdown table of mean and standard deviation over the seeds.
 ``--score-only`` rescores the checkpoints of an earlier run; ``--only`` runs
 the variants whose names start with the words given, and ``--append`` merges
@@ -62,6 +66,8 @@ def one_run(job):
     name, dataset, seed, out, score_only, flags, epochs, *rest = job
     n_scored = rest[1] if len(rest) > 1 else 5000
     set_threads(1)
+    import numpy as np
+
     from minigan.cli import main
     from minigan.gan import Trainer
     from minigan.metrics.evaluate import Evaluator
@@ -86,7 +92,14 @@ def one_run(job):
     seconds = time.perf_counter() - t
     trainer = Trainer.from_checkpoint(os.path.join(out, "checkpoint.npz"), log=lambda *a: None,
                                       sampling_only=True)
-    scores = Evaluator(dataset if toy else "images", n_scored, 0).score(trainer.sample,
+    rng = np.random.default_rng([0, 8])
+
+    def generate(z):
+        """G's samples; on the mixtures, whose tables compare rows, with its
+        classes, clusters or codes drawn independently as the noise is."""
+        return trainer.sample(z, *(trainer.independent_inputs(len(z), rng) if toy else ()))
+
+    scores = Evaluator(dataset if toy else "images", n_scored, 0).score(generate,
                                                                        trainer.cfg.latent_dim)
     shown = out if not os.path.isabs(out) else os.path.join("runs", os.path.basename(out))
     return {"variant": name, "dataset": dataset, "seed": seed,

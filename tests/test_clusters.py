@@ -123,6 +123,33 @@ def test_trainer_trains_on_clusters_samples_them_in_proportion_and_resumes(tmp_p
         plain.load_checkpoint(tmp_path / "k.npz")
 
 
+@pytest.mark.parametrize("kw, field, k", [(dict(clusters=3), 0, 3),
+                                           (dict(conditional=True), 0, 10),
+                                           (dict(codes=4), 1, 4)])
+def test_independent_inputs_draw_each_sample_on_its_own(tmp_path, kw, field, k):
+    """Clusters in proportion to their sizes, classes and codes uniformly,
+    each sample's on its own: blocks of 100 vary as a multinomial's do,
+    where ``sample``'s stratified draw gives every block the same counts."""
+    t = Trainer(tiny(tmp_path, "numpy", **kw), log=lambda *a: None)
+    p = t.cluster_sizes / t.cluster_sizes.sum() if t.cfg.clusters else np.full(k, 1 / k)
+    blocks, n = 200, 100
+    drawn = t.independent_inputs(blocks * n, np.random.default_rng(0))
+    assert drawn[1 - field] is None and drawn[field].shape == (blocks * n,)
+    counts = np.stack([np.bincount(b, minlength=k) for b in drawn[field].reshape(blocks, n)])
+    assert counts.shape == (blocks, k)
+    total = counts.sum(axis=0)            # each within 5 binomial std of its expectation
+    assert np.all(np.abs(total - blocks * n * p) <= 5 * np.sqrt(blocks * n * p * (1 - p)))
+    # Pearson's statistic per block: mean k - 1 (std of the mean sqrt(2(k-1)/200))
+    chi2 = ((counts - n * p) ** 2 / (n * p)).sum(axis=1)
+    assert 0.5 * (k - 1) < chi2.mean() < 1.5 * (k - 1)
+    if t.cfg.clusters:                    # the stratified draw: within 1 of n p each
+        same = np.bincount(t._cluster_labels(n), minlength=k)
+        assert np.all(np.abs(same - n * p) < 1)
+        assert ((same - n * p) ** 2 / (n * p)).sum() < 0.1 * (k - 1)
+    assert Trainer(tiny(tmp_path, "numpy"), log=lambda *a: None).independent_inputs(
+        5, np.random.default_rng(0)) == (None, None)
+
+
 @pytest.mark.parametrize("bad, message", [
     (dict(clusters=-1), "--clusters must be at least 0, got -1"),
     (dict(clusters=5, conditional=True), "both give G a class to draw"),

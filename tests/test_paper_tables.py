@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -146,7 +148,27 @@ def test_the_json_alone_makes_the_table_the_figure_and_the_curves_again(tmp_path
     mean = sum(modes) / 2
     se = abs(modes[0] - modes[1]) / 2                # s.d. / sqrt(2) of two values
     assert f"| GAN | ring | {mean:.2f} ± {se:.2f} | 6.3 ± 0.5 |" in both.stdout
-    assert both.stdout.rstrip().endswith("| 2 x 1 |")
+    assert next(line for line in both.stdout.splitlines()
+                if line.startswith("| GAN | ring |")).endswith("| 2 x 1 |")
+    assert both.stdout.rstrip().splitlines()[-1].startswith("| *real samples* | ring |")
+
+
+@pytest.mark.parametrize("dataset, modes", [("ring", 8), ("grid", 25)])
+def test_the_real_samples_line_shows_the_noise_of_a_draw(dataset, modes, monkeypatch):
+    """The mixture's own 2,500 samples: every mode, 3 std holding 1 - e^-4.5
+    of a 2D Gaussian, and a reverse KL of about (K - 1) / 2n, the bias of a
+    K-cell histogram of n draws (chi-square's mean over 2n)."""
+    import numpy as np
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "benchmarks"))
+    from paper_tables import real_row
+    cells = [c.strip() for c in real_row(dataset).strip("|").split("|")]
+    assert cells[:2] == ["*real samples*", dataset] and cells[-1] == "10 draws"
+    assert cells[2] == f"{modes}.00 ± 0.00"
+    quality = float(cells[4].split()[0])
+    assert abs(quality - 100 * (1 - np.exp(-4.5))) < 0.5
+    kl, se = (float(v) for v in cells[6].split(" ± "))
+    expected = (modes - 1) / (2 * 2500)
+    assert abs(kl - expected) < 4 * se + 0.1 * expected
 
 
 def test_from_refuses_a_trial_scored_twice_or_of_an_older_model(tmp_path):
@@ -158,7 +180,8 @@ def test_from_refuses_a_trial_scored_twice_or_of_an_older_model(tmp_path):
     assert made.returncode == 0, made.stderr[-3000:]
     result = json.loads((tmp_path / "a.json").read_text())
     same = paper_tables("--from", str(tmp_path / "a.json"), str(tmp_path / "a.json"))
-    assert same.returncode == 0 and same.stdout.rstrip().endswith("| 1 x 1 |")
+    assert same.returncode == 0 and re.search(r"^\| GAN \| ring \|.*\| 1 x 1 \|$", same.stdout,
+                                              re.M)
     result["rows"][0]["modes_captured"] += 1
     (tmp_path / "b.json").write_text(json.dumps(result))
     twice = paper_tables("--from", str(tmp_path / "a.json"), str(tmp_path / "b.json"))

@@ -120,6 +120,24 @@ class Trainer:
         """``n`` clusters in proportion to their sizes (a stratified draw)."""
         return data.proportional_labels(self.cluster_sizes, n)
 
+    def independent_inputs(self, n, rng):
+        """Classes, clusters and codes for ``n`` samples, each drawn on its own
+        from its distribution (classes and codes uniform, clusters in
+        proportion to their sizes) by the numpy Generator ``rng``; None where
+        G takes none. Pass them to :meth:`sample`. Its default draw is
+        stratified, which takes the draw's noise out of a histogram score
+        (reverse KL of the modes): a table that compares such a G with one
+        that has only Gaussian noise draws both independently."""
+        labels = codes = None
+        if self.cfg.conditional:
+            labels = rng.integers(N_CLASSES, size=n)
+        elif self.cfg.clusters:
+            labels = rng.choice(self.cfg.clusters, size=n,
+                                p=self.cluster_sizes / self.cluster_sizes.sum())
+        if self.cfg.codes:
+            codes = rng.integers(self.cfg.codes, size=n)
+        return labels, codes
+
     def _rows(self, k):
         """Classes or codes for the fixed grid: one per row of ``samples // k``."""
         n = self.cfg.samples
