@@ -35,6 +35,15 @@ with. Under spectral normalization a maxout layer's weight, its pieces
 together, has largest singular value 1, so each of its p pieces has about
 1/sqrt(p) where they point different ways.
 
+A run conditioned on k-means clusters (``--clusters K``) draws each sample's
+cluster on its own, in proportion to the clusters' sizes, as the table
+does; its D rates a point under a cluster, so it has no probe values (nor
+``--between``, ``--slope``), and the script prints instead where G puts each
+cluster's samples: the mode that holds the cluster's training points (the
+k-means clusters found again as the trainer found them) and the shares of
+``--n`` samples drawn for that cluster that are high quality at that mode
+and at any other.
+
 ``--batch-stats`` samples G as it trains instead: in whole batches of the
 training batch size (so 2,400 of 2,500 samples at batch 300), each normalized
 by its own BatchNorm statistics, which tells a mode G no longer draws from
@@ -155,18 +164,55 @@ def piece_norms(D):
     return out
 
 
-def generate(trainer, z, batch_stats):
-    """G's samples of noise ``z``: as the table scores them, or (``batch_stats``)
-    in the whole training batches that ``z`` holds, each normalized by its
-    own BatchNorm statistics."""
+def generate(trainer, z, batch_stats, seed=0):
+    """G's samples of noise ``z``: as the table scores them (a clustered G's
+    clusters drawn independently, ``seed``'s), or (``batch_stats``) in the
+    whole training batches that ``z`` holds, each normalized by its own
+    BatchNorm statistics."""
     from minigan import backend
+    labels, _ = trainer.independent_inputs(len(z), np.random.default_rng([seed, 8]))
     if not batch_stats:
-        return backend.to_numpy(trainer.sample(backend.asarray(z)))
+        return backend.to_numpy(trainer.sample(backend.asarray(z), labels))
     b = trainer.cfg.batch_size
     if len(z) < b:
         raise ValueError(f"--batch-stats samples whole batches of {b}, got --n {len(z)}")
-    return np.concatenate([backend.to_numpy(trainer.G.forward(
-        trainer._g_input(backend.asarray(z[i:i + b])))) for i in range(0, len(z) - b + 1, b)])
+    return np.concatenate([backend.to_numpy(trainer.G.forward(trainer._g_input(
+        backend.asarray(z[i:i + b]), None if labels is None else labels[i:i + b])))
+        for i in range(0, len(z) - b + 1, b)])
+
+
+def cluster_modes(trainer, means):
+    """For a run conditioned on k-means clusters: each cluster's mode (the
+    nearest mode of most of its training points) and the share of its
+    points whose nearest mode that is. The clusters are found again as the
+    trainer found them (the same points, K and seed), and must have the
+    sizes the checkpoint keeps."""
+    from minigan import data
+    from minigan.data.training import load_training_data
+    cfg = trainer.cfg
+    x, _ = load_training_data(cfg, log=lambda *a: None)
+    labels, _ = data.kmeans(x, cfg.clusters, seed=cfg.seed)
+    if not np.array_equal(np.bincount(labels, minlength=cfg.clusters), trainer.cluster_sizes):
+        raise ValueError("the k-means clusters found again are not the checkpoint's (its "
+                         "cluster sizes differ)")
+    nearest = np.linalg.norm(x[:, None, :] - means[None], axis=2).argmin(1)
+    counts = np.stack([np.bincount(nearest[labels == k], minlength=len(means))
+                       for k in range(cfg.clusters)])
+    home = counts.argmax(1)
+    return home, counts[np.arange(cfg.clusters), home] / counts.sum(1)
+
+
+def cluster_shares(trainer, means, std, home, z):
+    """For each cluster k, the shares of G's samples of noise ``z`` drawn for
+    k that are high quality at k's mode ``home[k]`` and at any other mode."""
+    from minigan import backend
+    at_home, elsewhere = [], []
+    for k, h in enumerate(home):
+        pts = backend.to_numpy(trainer.sample(backend.asarray(z), np.full(len(z), k)))
+        good, _ = shares(pts, means, std)
+        at_home.append(good[h])
+        elsewhere.append(good.sum() - good[h])
+    return np.array(at_home), np.array(elsewhere)
 
 
 def scan(runs, n, seed, probes, between=None, batch_stats=False, steepness=False):
@@ -187,6 +233,10 @@ def scan(runs, n, seed, probes, between=None, batch_stats=False, steepness=False
         if between and not all(0 <= i < len(means) for i in between):
             raise ValueError(f"--between: the {t.cfg.dataset}'s modes are 0 to "
                              f"{len(means) - 1}, got {between[0]} {between[1]}")
+        if t.cfg.clusters and (between or steepness):
+            raise ValueError(f"{path} is conditioned on {t.cfg.clusters} clusters: its D "
+                             f"rates a point under a cluster, so --between and --slope do "
+                             f"not apply")
         if first and (t.cfg.dataset, t.cfg.pack) != first[1:]:
             raise ValueError(f"{path} is a {t.cfg.dataset} run with pack {t.cfg.pack}, "
                              f"{first[0]} a {first[1]} run with pack {first[2]}: one "
@@ -198,25 +248,56 @@ def scan(runs, n, seed, probes, between=None, batch_stats=False, steepness=False
             fills = data.sample_mixture(t.cfg.dataset, probes * (t.cfg.pack - 1),
                                         np.random.default_rng([seed, 6]))
             fills = fills.reshape(probes, t.cfg.pack - 1, 2)
-        pts = generate(t, z, batch_stats)
+        pts = generate(t, z, batch_stats, seed)
         segment = (probe_values(t, (1 - SEGMENT) * means[between[0]]
                                 + SEGMENT * means[between[1]], fills) if between else None)
         steep = ((*slope(t, means, fills[0]), piece_norms(t.D)) if steepness else None)
-        rows.append((epoch, *shares(pts, means, std), probe_values(t, means, fills), segment,
-                     steep))
+        probes_or_clusters = (probe_values(t, means, fills) if not t.cfg.clusters else
+                              clustered(t, means, std, z[:max(100, len(z) // t.cfg.clusters)]))
+        rows.append((epoch, *shares(pts, means, std), probes_or_clusters, segment, steep))
     return rows
 
 
+def clustered(trainer, means, std, z):
+    """A clustered run's row entry in place of the probe values: (each
+    cluster's mode, the share of its training points there, the shares of
+    its samples of noise ``z`` high quality there and at another mode)."""
+    home, purity = cluster_modes(trainer, means)
+    return (home, purity, *cluster_shares(trainer, means, std, home, z))
+
+
 def print_table(rows, modes):
-    print("each mode's share of the samples: high quality there (%) | nearest to it (%) | "
-          "D's probe value of it (mean logit)")
+    probed = not isinstance(rows[0][3], tuple)
+    print("each mode's share of the samples: high quality there (%) | nearest to it (%)"
+          + (" | D's probe value of it (mean logit)" if probed else ""))
     names = " ".join(f"{f'm{i}':>6}" for i in modes)
-    print(f"{'epoch':>5}  {names}  |  {names}  |  {names}")
+    print(f"{'epoch':>5}  " + "  |  ".join([names] * (3 if probed else 2)))
     for epoch, good, near, v, *_ in rows:
+        blocks = (("{:6.1%}", good), ("{:6.1%}", near)) + ((("{:6.2f}", v),) if probed else ())
         print(f"{epoch:5d}  " + "  |  ".join(" ".join(fmt.format(x) for x in block[modes])
-                                            for fmt, block in (("{:6.1%}", good),
-                                                               ("{:6.1%}", near),
-                                                               ("{:6.2f}", v))))
+                                            for fmt, block in blocks))
+    if not probed:
+        print_clusters(rows)
+
+
+def print_clusters(rows, followed=0.9):
+    """A clustered run's clusters: for the last checkpoint each cluster's
+    mode and where G puts its samples, then for every checkpoint how many
+    clusters G follows."""
+    epoch, home, purity, at_home, elsewhere = rows[-1][0], *rows[-1][3]
+    print(f"epoch {epoch}: each cluster's mode (its training points' share there) and "
+          f"where G puts the samples drawn for it: high quality at that mode | at another "
+          f"(%)")
+    for k in range(len(home)):
+        print(f"  c{k:<3d} m{home[k]:<3d} ({purity[k]:6.1%})  {at_home[k]:6.1%} | "
+              f"{elsewhere[k]:6.1%}")
+    print(f"clusters with {followed:.0%} or more of their samples high quality at their "
+          f"mode (of {len(home)}) | the modes they cover | their samples' share high quality "
+          f"at another mode | nowhere (means over the clusters)")
+    for epoch, _, _, (home, _, at_home, elsewhere), *_ in rows:
+        ok = at_home >= followed
+        print(f"{epoch:5d}  {ok.sum():4d} | {len(set(home[ok].tolist())):4d} | "
+              f"{elsewhere.mean():6.2%} | {1 - at_home.mean() - elsewhere.mean():6.2%}")
 
 
 def print_segment(rows, a, b):
@@ -245,11 +326,12 @@ def figure(path, rows, title):
     import matplotlib.pyplot as plt
     epochs = [r[0] for r in rows]
     s = np.array([r[1] for r in rows])
-    v = np.array([r[3] for r in rows])
+    v = None if isinstance(rows[0][3], tuple) else np.array([r[3] for r in rows])
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for i in range(s.shape[1]):
         line, = a.plot(epochs, 100 * s[:, i], label=f"mode {i}")
-        b.plot(epochs, v[:, i] - v.mean(1), color=line.get_color())
+        if v is not None:                  # a clustered run's D has no probe values
+            b.plot(epochs, v[:, i] - v.mean(1), color=line.get_color())
     a.axhline(100 / s.shape[1], color="k", lw=0.5, ls=":")
     a.set(xlabel="epoch", ylabel="% of samples (high quality)", title="each mode's share")
     b.axhline(0, color="k", lw=0.5, ls=":")

@@ -255,6 +255,69 @@ def test_mode_shares_piece_norms_are_each_maxout_pieces_largest_singular_value()
     assert len(got) == 1 and np.allclose(got[0], [2 * np.sqrt(3), 5 * np.sqrt(3)])
 
 
+def test_mode_shares_says_where_a_clustered_g_puts_each_clusters_samples(tmp_path):
+    """A run on k-means clusters: each cluster's mode is the one most of its
+    training points are nearest; a G that draws its cluster's mode centre
+    has all its samples at home, one that draws the next mode's all at
+    another, one that draws between modes none anywhere; the script prints
+    a line per cluster and refuses --between, which needs D's view of a
+    point alone, in one line."""
+    import numpy as np
+    from minigan import data
+    from minigan.cli import main
+    from minigan.data.datasets import TOYS
+    from minigan.data.training import load_training_data
+    from minigan.gan import Trainer
+    from minigan.metrics.scores import mode_counts
+    run = tmp_path / "run"
+    assert main(["train", "--model", "pacgan-mlp", "--dataset", "ring", "--clusters", "6",
+                 "--limit", "1000", "--epochs", "1", "--eval-every", "0", "--out", str(run),
+                 "--no-progress"]) == 0
+    ms = _mode_shares()
+    t = Trainer.from_checkpoint(str(run / "checkpoint.npz"), log=lambda *a: None,
+                                sampling_only=True)
+    means, std = TOYS["ring"][0](), TOYS["ring"][1]
+    home, purity = ms.cluster_modes(t, means)
+    x, _ = load_training_data(t.cfg)
+    labels, _ = data.kmeans(x, 6, seed=t.cfg.seed)
+    for k in range(6):
+        _, near = mode_counts(x[labels == k], means, std)
+        assert home[k] == near.argmax() and purity[k] == near.max() / near.sum()
+
+    class Drawing:                       # a G that draws one fixed point per cluster
+        def __init__(self, points):
+            self.points = points
+
+        def sample(self, z, labels):
+            return self.points[np.asarray(labels)]
+
+    z = np.zeros((10, 2), np.float32)
+    for points, want in ((means[home], (1, 0)), (means[(home + 1) % 8], (0, 1)),
+                         (0.5 * means[home], (0, 0))):
+        at_home, elsewhere = ms.cluster_shares(Drawing(points), means, std, home, z)
+        assert np.array_equal(at_home, np.full(6, want[0]))
+        assert np.array_equal(elsewhere, np.full(6, want[1]))
+    script = os.path.join(ROOT, "benchmarks", "mode_shares.py")
+    out = subprocess.run([sys.executable, script, str(run / "checkpoint.npz"), "--n", "300",
+                          "--figure", str(tmp_path / "c.png")], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert [line.split()[:2] for line in lines if line.startswith("  c")] == [
+        [f"c{k}", f"m{home[k]}"] for k in range(6)]
+    summary = lines[-2].split("|")             # the epoch's clusters followed, modes, ...
+    assert summary[0].split()[0] == "1" and len(summary) == 4, lines[-2]
+    assert lines[-1] == f"wrote {tmp_path / 'c.png'}"
+    assert (tmp_path / "c.png").stat().st_size > 0
+    refused = subprocess.run([sys.executable, script, str(run / "checkpoint.npz"),
+                              "--between", "0", "1"], capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (f"mode_shares.py: {run / 'checkpoint.npz'} is "
+                                      f"conditioned on 6 clusters: its D rates a point under "
+                                      f"a cluster, so --between and --slope do not apply")
+
+
 def test_mode_shares_reads_a_runs_per_epoch_checkpoints(tmp_path):
     """A packed run kept every epoch: one row per checkpoint, and one of the
     segment's probe values, which ends at the two modes' own; a checkpoint
