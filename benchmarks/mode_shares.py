@@ -40,9 +40,9 @@ cluster on its own, in proportion to the clusters' sizes, as the table
 does; its D rates a point under a cluster, so it has no probe values (nor
 ``--between``, ``--slope``), and the script prints instead where G puts each
 cluster's samples: the mode that holds the cluster's training points (the
-k-means clusters found again as the trainer found them) and the shares of
-``--n`` samples drawn for that cluster that are high quality at that mode
-and at any other.
+k-means clusters found again as the trainer found them, once per run) and
+the shares of the samples drawn for that cluster (``--n`` / K, at least 100)
+that are high quality at that mode and at any other.
 
 ``--batch-stats`` samples G as it trains instead: in whole batches of the
 training batch size (so 2,400 of 2,500 samples at batch 300), each normalized
@@ -222,7 +222,7 @@ def scan(runs, n, seed, probes, between=None, batch_stats=False, steepness=False
     checkpoint, all of one mixture and pack size."""
     from minigan import data
     from minigan.gan import Trainer
-    rows, first = [], None
+    rows, first, homes = [], None, {}
     for epoch, path in checkpoints(runs):
         t = Trainer.from_checkpoint(path, log=lambda *a: None, sampling_only=True)
         if t.cfg.dataset not in data.datasets.TOYS:
@@ -252,18 +252,15 @@ def scan(runs, n, seed, probes, between=None, batch_stats=False, steepness=False
         segment = (probe_values(t, (1 - SEGMENT) * means[between[0]]
                                 + SEGMENT * means[between[1]], fills) if between else None)
         steep = ((*slope(t, means, fills[0]), piece_norms(t.D)) if steepness else None)
-        probes_or_clusters = (probe_values(t, means, fills) if not t.cfg.clusters else
-                              clustered(t, means, std, z[:max(100, len(z) // t.cfg.clusters)]))
+        if t.cfg.clusters:          # k-means once per run: its checkpoints share the clusters
+            run = (t.cfg.seed, t.cfg.limit, t.cfg.real_packs, tuple(t.cluster_sizes.tolist()))
+            homes[run] = homes.get(run) or cluster_modes(t, means)
+            probes_or_clusters = (*homes[run], *cluster_shares(
+                t, means, std, homes[run][0], z[:max(100, len(z) // t.cfg.clusters)]))
+        else:
+            probes_or_clusters = probe_values(t, means, fills)
         rows.append((epoch, *shares(pts, means, std), probes_or_clusters, segment, steep))
     return rows
-
-
-def clustered(trainer, means, std, z):
-    """A clustered run's row entry in place of the probe values: (each
-    cluster's mode, the share of its training points there, the shares of
-    its samples of noise ``z`` high quality there and at another mode)."""
-    home, purity = cluster_modes(trainer, means)
-    return (home, purity, *cluster_shares(trainer, means, std, home, z))
 
 
 def print_table(rows, modes):
