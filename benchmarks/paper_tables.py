@@ -29,10 +29,12 @@ Each trial is ``minigan train --model pacgan-mlp --dataset D --pack M --seed S``
 metrics (modes captured, the share of high-quality samples within 3
 standard deviations of a mode, the reverse KL of the mode histogram); the
 clustered row's clusters are drawn independently, as its noise is, where
-``minigan evaluate`` draws them stratified (see ``variants.py``). Runs
-go to processes of one thread each, ``--workers`` at a time. The table gives mean ± standard error
-over the trials beside the paper's figures, and ``--figure`` draws one
-trial's samples per row next to the real mixture. Each row of the JSON
+``minigan evaluate`` draws them stratified (see ``variants.py``). Runs go
+to processes of one thread each, ``--workers`` at a time. The table gives
+mean ± standard error over the trials beside the paper's figures (and,
+last for each mixture, the scores of 2,500 of its own points, 10 draws:
+the floor of the reverse KL), and ``--figure`` draws one trial's samples
+per row next to the real mixture. Each row of the JSON
 keeps what the table, the figure and the curves need (the trial's scores,
 config and kernels, its scorings over the epochs, the figure's 2,500
 points), so trials trained in different places (``--seeds`` picks which)
