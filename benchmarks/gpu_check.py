@@ -240,18 +240,18 @@ def same_trajectory(quick):
                    dict(model="pacgan-mlp", limit=1000, pack=2, **extra))
 
 
-def _spread(a, b, keys):
-    """(largest over ``keys`` of max|a - b| / max|a|, that key)."""
+def _spread(a, b, keys, size=None):
+    """(largest over ``keys`` of size(a - b) / size(a), that key); ``size``
+    is the largest magnitude unless given."""
     import numpy as np
-    return max((float(np.max(np.abs(b[k] - a[k]))) / max(float(np.max(np.abs(a[k]))), 1e-30),
-                k) for k in keys)
+    size = size or (lambda x: np.max(np.abs(x)))
+    return max((float(size(b[k] - a[k])) / max(float(size(a[k])), 1e-30), k) for k in keys)
 
 
 def _norm_spread(a, b, keys):
     """(largest over ``keys`` of ||a - b|| / ||a||, that key), in float64."""
     import numpy as np
-    return max((float(np.linalg.norm((b[k] - a[k]).astype(np.float64)))
-                / max(float(np.linalg.norm(a[k].astype(np.float64))), 1e-30), k) for k in keys)
+    return _spread(a, b, keys, size=lambda x: np.linalg.norm(x.astype(np.float64)))
 
 
 def trajectory(name, kw):
